@@ -1,0 +1,1 @@
+"""Adapters: repositories that load a policy by id and save it whole."""

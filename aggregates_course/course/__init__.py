@@ -1,0 +1,1 @@
+"""Course tooling: the command-line interface and the exercise runner."""

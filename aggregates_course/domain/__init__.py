@@ -1,0 +1,1 @@
+"""The domain: value objects, the aggregate root, its events and errors."""

@@ -1,0 +1,151 @@
+"""Value objects owned by a policy: the rules and the identifiers they use.
+
+Value objects validate themselves on construction and never change after it,
+so a rule can be handed out freely: nobody can alter it behind the root's back.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aggregates_course.domain.errors import InvalidRule
+
+MAX_ID_LENGTH = 128
+"""Longest accepted rule or policy id; longer ones are almost always a bug upstream."""
+
+MAX_METRIC_LENGTH = 256
+"""Longest accepted metric name."""
+
+
+def _has_control_character(text: str) -> bool:
+    return any(unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"} for char in text)
+
+
+def validate_identifier(value: object, field: str = "rule_id") -> str:
+    """Return ``value`` if it is a usable identifier, else raise :class:`InvalidRule`.
+
+    An identifier is a non-empty string of at most :data:`MAX_ID_LENGTH`
+    characters, with no surrounding whitespace and no control characters,
+    so that it prints, compares and stores without surprises.
+    """
+    if not isinstance(value, str):
+        raise InvalidRule(field, f"must be a string, not {type(value).__name__}")
+    if not value.strip():
+        raise InvalidRule(field, "must not be empty or only whitespace")
+    if value != value.strip():
+        raise InvalidRule(field, f"{value!r} has leading or trailing whitespace")
+    if _has_control_character(value):
+        raise InvalidRule(field, f"{value!r} contains a control character")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidRule(field, f"is {len(value)} characters long; the limit is {MAX_ID_LENGTH}")
+    return value
+
+
+def _validate_metric(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidRule("metric", f"must be a string, not {type(value).__name__}")
+    if not value.strip():
+        raise InvalidRule("metric", "must not be empty or only whitespace")
+    if _has_control_character(value):
+        raise InvalidRule("metric", f"{value!r} contains a control character")
+    if len(value) > MAX_METRIC_LENGTH:
+        raise InvalidRule(
+            "metric", f"is {len(value)} characters long; the limit is {MAX_METRIC_LENGTH}"
+        )
+    return value
+
+
+def _validate_window(value: object) -> timedelta:
+    if not isinstance(value, timedelta):
+        raise InvalidRule("window", f"must be a datetime.timedelta, not {type(value).__name__}")
+    if value <= timedelta(0):
+        raise InvalidRule("window", f"must be positive, got {value}")
+    return value
+
+
+def _validate_threshold(value: object) -> float:
+    # bool is an int subclass, but True is never a sensible threshold.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRule("threshold", f"must be a number, not {type(value).__name__}")
+    try:
+        threshold = float(value)
+    except OverflowError:
+        raise InvalidRule("threshold", "is too large to be a float") from None
+    if not math.isfinite(threshold):
+        raise InvalidRule("threshold", f"must be finite, got {threshold}")
+    return threshold
+
+
+def format_window(window: timedelta) -> str:
+    """Render a window compactly for messages, e.g. ``5m``, ``1h30m``, ``250ms``."""
+    micros = window // timedelta(microseconds=1)
+    parts: list[str] = []
+    for unit, size in (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000)):
+        count, micros = divmod(micros, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    seconds, micros = divmod(micros, 1_000_000)
+    if seconds:
+        parts.append(f"{seconds}s")
+    if micros:
+        parts.append(f"{micros // 1000}ms" if micros % 1000 == 0 else f"{micros}us")
+    return "".join(parts) or "0s"
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveRule:
+    """An alert rule: fire when ``metric`` over ``window`` crosses ``threshold``.
+
+    Frozen and validated on construction. A bad value raises
+    :class:`InvalidRule` naming the field: an id that is blank, padded with
+    whitespace, holds control characters or is absurdly long; a blank metric;
+    a window that is not a positive ``timedelta``; a threshold that is not a
+    finite number.
+    """
+
+    rule_id: str
+    metric: str
+    window: timedelta
+    threshold: float
+
+    def __post_init__(self) -> None:
+        validate_identifier(self.rule_id, "rule_id")
+        _validate_metric(self.metric)
+        _validate_window(self.window)
+        # An int threshold is stored as float so that equal rules compare and persist alike.
+        object.__setattr__(self, "threshold", _validate_threshold(self.threshold))
+
+    @property
+    def watch(self) -> tuple[str, timedelta]:
+        """The (metric, window) pair this rule watches; unique among active rules."""
+        return (self.metric, self.window)
+
+    def describe(self) -> str:
+        """Short domain wording, e.g. ``r1(cpu, 5m)``, used in messages."""
+        return f"{self.rule_id}({self.metric}, {format_window(self.window)})"
+
+
+@dataclass(frozen=True, slots=True)
+class RetiredRule:
+    """A rule that no longer fires, kept with the reason it was retired.
+
+    Retired rules keep their id forever: no new rule in the same policy may
+    reuse it (see :class:`~aggregates_course.domain.errors.DuplicateRuleId`).
+    """
+
+    rule: ActiveRule
+    reason: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.rule, ActiveRule):
+            raise TypeError(f"rule must be an ActiveRule, not {type(self.rule).__name__}")
+        if not isinstance(self.reason, str) or not self.reason.strip():
+            raise InvalidRule("reason", "must be a non-blank string")
+
+    @property
+    def rule_id(self) -> str:
+        """The id of the rule that was retired."""
+        return self.rule.rule_id

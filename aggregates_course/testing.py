@@ -1,0 +1,343 @@
+"""Hypothesis strategies and a reusable state machine for policy-shaped aggregates.
+
+Install with the ``testing`` extra (``pip install aggregates-course[testing]``).
+The strategies draw from deliberately small pools of ids, metrics and windows,
+so random programs collide often: duplicates are where invariants break.
+
+Use :func:`policy_machine` to test your own aggregate against the same model
+the reference implementation passes::
+
+    from aggregates_course.testing import policy_machine
+    from my_service.policy import MyPolicy
+
+    TestMyPolicy = policy_machine(MyPolicy).TestCase
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from aggregates_course.domain.errors import (
+    DomainError,
+    DuplicateMetricWindow,
+    DuplicateRuleId,
+    InvalidReason,
+    UnknownRule,
+)
+from aggregates_course.domain.events import RuleActivated, RuleRetired
+from aggregates_course.domain.policy import MonitoringPolicy
+from aggregates_course.domain.rules import ActiveRule, RetiredRule, format_window
+
+RULE_IDS = ("r1", "r2", "r3", "r4", "r5", "r6")
+METRICS = ("cpu", "memory", "latency_p99", "错误率")
+WINDOWS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1))
+
+
+def rule_ids(pool: Sequence[str] = RULE_IDS) -> st.SearchStrategy[str]:
+    """Valid rule ids drawn from a small pool, so that duplicates are common."""
+    return st.sampled_from(pool)
+
+
+def metrics(pool: Sequence[str] = METRICS) -> st.SearchStrategy[str]:
+    """Metric names from a small pool (one of them non-ASCII)."""
+    return st.sampled_from(pool)
+
+
+def windows(pool: Sequence[timedelta] = WINDOWS) -> st.SearchStrategy[timedelta]:
+    """Positive windows from a small pool, so that (metric, window) pairs collide."""
+    return st.sampled_from(pool)
+
+
+def thresholds() -> st.SearchStrategy[float]:
+    """Finite floats, including awkward ones such as -0.0 and subnormals."""
+    return st.floats(allow_nan=False, allow_infinity=False)
+
+
+def reasons() -> st.SearchStrategy[str]:
+    """Retirement reasons: non-blank text, quotes and newlines included."""
+    return st.text(min_size=1, max_size=40).filter(lambda text: bool(text.strip()))
+
+
+def blank_reasons() -> st.SearchStrategy[str]:
+    """Reasons a policy must refuse: empty or whitespace only."""
+    return st.sampled_from(["", " ", "\t", "\n", "   \n"])
+
+
+def active_rules(
+    ids: st.SearchStrategy[str] | None = None,
+    metric: st.SearchStrategy[str] | None = None,
+    window: st.SearchStrategy[timedelta] | None = None,
+) -> st.SearchStrategy[ActiveRule]:
+    """Valid :class:`ActiveRule` values from the small pools (or the strategies given)."""
+    return st.builds(
+        ActiveRule,
+        rule_id=ids if ids is not None else rule_ids(),
+        metric=metric if metric is not None else metrics(),
+        window=window if window is not None else windows(),
+        threshold=thresholds(),
+    )
+
+
+@st.composite
+def policies(draw: st.DrawFn, policy_id: str = "policy-1") -> MonitoringPolicy:
+    """Policies built through their root by a random run of valid commands.
+
+    Every rule id is fresh, so each add and retire succeeds; events are
+    collected, so the policy looks freshly loaded.
+    """
+    policy = MonitoringPolicy(policy_id)
+    count = draw(st.integers(min_value=0, max_value=8))
+    for number in range(count):
+        candidate = draw(active_rules(ids=st.just(f"rule-{number}")))
+        if policy.active_rule_for(candidate.metric, candidate.window) is None:
+            policy.add_active_rule(candidate)
+            if draw(st.booleans()):
+                policy.retire_rule(candidate.rule_id, draw(reasons()))
+    policy.collect_events()
+    return policy
+
+
+class PolicyLike(Protocol):
+    """The reading and command API shared by every policy-shaped aggregate in the course."""
+
+    @property
+    def active_rules(self) -> Sequence[ActiveRule]: ...
+
+    @property
+    def retired_rules(self) -> Sequence[RetiredRule]: ...
+
+    def active_rule_for(self, metric: str, window: timedelta) -> ActiveRule | None: ...
+
+    def add_active_rule(self, rule: ActiveRule) -> None: ...
+
+    def retire_rule(self, rule_id: str, reason: str) -> None: ...
+
+    def collect_events(self) -> Sequence[object]: ...
+
+
+def describe_watch(metric: str, window: timedelta) -> str:
+    """``(cpu, 5m)``: how a (metric, window) pair reads in messages."""
+    return f"({metric}, {format_window(window)})"
+
+
+@dataclass
+class PolicyModel:
+    """The simplest possible policy: plain lists, checked by scanning.
+
+    A state machine compares the aggregate under test against this model
+    after every step. It is obviously correct, and deliberately slow.
+    """
+
+    active: list[ActiveRule] = field(default_factory=list)
+    retired: list[tuple[ActiveRule, str]] = field(default_factory=list)
+
+    def refusal_for_add(self, rule: ActiveRule) -> type[DomainError] | None:
+        """The error class adding ``rule`` must raise, or ``None`` if it is allowed."""
+        used = [r.rule_id for r in self.active] + [r.rule_id for r, _ in self.retired]
+        if rule.rule_id in used:
+            return DuplicateRuleId
+        if any(r.watch == rule.watch for r in self.active):
+            return DuplicateMetricWindow
+        return None
+
+    def refusal_for_retire(self, rule_id: str, reason: str) -> type[DomainError] | None:
+        """The error class retiring ``rule_id`` must raise, or ``None`` if it is allowed."""
+        if all(r.rule_id != rule_id for r in self.active):
+            return UnknownRule
+        if not reason.strip():
+            return InvalidReason
+        return None
+
+    def add(self, rule: ActiveRule) -> None:
+        """Apply an add the model allows."""
+        self.active.append(rule)
+
+    def retire(self, rule_id: str, reason: str) -> None:
+        """Apply a retire the model allows."""
+        rule = next(r for r in self.active if r.rule_id == rule_id)
+        self.active.remove(rule)
+        self.retired.append((rule, reason))
+
+
+def check_policy_invariants(policy: PolicyLike, steps: Sequence[str] = ()) -> None:
+    """Assert the three invariants on ``policy``, in domain words.
+
+    The message names the broken invariant, the rules involved, and the
+    steps that led there, e.g.
+    ``two active rules watch (cpu, 5m): r1, r2 -- after: add r1(cpu, 5m); add r2(cpu, 5m)``.
+    """
+    after = f" -- after: {'; '.join(steps)}" if steps else ""
+    active = list(policy.active_rules)
+    retired = list(policy.retired_rules)
+    seen_ids: dict[str, str] = {}
+    for rule_id, where in [(r.rule_id, "active") for r in active] + [
+        (r.rule_id, "retired") for r in retired
+    ]:
+        if rule_id in seen_ids:
+            raise AssertionError(
+                f"rule id {rule_id!r} is used twice ({seen_ids[rule_id]} and {where}); "
+                f"ids must be unique within a policy{after}"
+            )
+        seen_ids[rule_id] = where
+    by_watch: dict[tuple[str, timedelta], ActiveRule] = {}
+    for active_rule in active:
+        other = by_watch.get(active_rule.watch)
+        if other is not None:
+            raise AssertionError(
+                f"two active rules watch {describe_watch(*active_rule.watch)}: "
+                f"{other.rule_id}, {active_rule.rule_id}{after}"
+            )
+        by_watch[active_rule.watch] = active_rule
+        found = policy.active_rule_for(active_rule.metric, active_rule.window)
+        if found != active_rule:
+            raise AssertionError(
+                f"active_rule_for{describe_watch(*active_rule.watch)} returned {found!r}, "
+                f"but {active_rule.rule_id} is the active rule watching it{after}"
+            )
+    for retired_rule in retired:
+        watch = retired_rule.rule.watch
+        if watch not in by_watch and policy.active_rule_for(*watch) is not None:
+            raise AssertionError(
+                f"retired rule {retired_rule.rule_id} still answers "
+                f"active_rule_for{describe_watch(*watch)}; retiring must update the index{after}"
+            )
+
+
+def policy_machine(
+    make_policy: Callable[[str], PolicyLike],
+    *,
+    policy_id: str = "policy-1",
+) -> type[RuleBasedStateMachine]:
+    """Build a state machine that drives ``make_policy(policy_id)`` against :class:`PolicyModel`.
+
+    Random adds and retires, duplicates, unknown ids and blank reasons
+    included. After every step it checks the invariants, agreement with the
+    model, the ``active_rule_for`` index and the emitted events; a refused
+    command must raise the model's error and change nothing at all.
+    Use ``policy_machine(MyPolicy).TestCase`` as a pytest test class.
+    """
+
+    class PolicyMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.policy = make_policy(policy_id)
+            self.model = PolicyModel()
+            self.steps: list[str] = []
+
+        def _state(self) -> tuple[Any, ...]:
+            return (tuple(self.policy.active_rules), tuple(self.policy.retired_rules))
+
+        def _refused(
+            self, step: str, expected: type[DomainError], command: Callable[[], None]
+        ) -> None:
+            before = self._state()
+            try:
+                command()
+            except expected:
+                pass
+            else:
+                raise AssertionError(
+                    f"{step} should be refused with {expected.__name__}, but it was accepted"
+                    f" -- after: {'; '.join([*self.steps, step])}"
+                )
+            assert self._state() == before, (
+                f"refused command {step} changed the policy -- after: {'; '.join(self.steps)}"
+            )
+            events = list(self.policy.collect_events())
+            assert events == [], f"refused command {step} recorded events {events}"
+            self.steps.append(f"{step} (refused)")
+
+        @rule(rule=active_rules())
+        def add(self, rule: ActiveRule) -> None:
+            step = f"add {rule.describe()}"
+            refusal = self.model.refusal_for_add(rule)
+            if refusal is not None:
+                self._refused(step, refusal, lambda: self.policy.add_active_rule(rule))
+                return
+            self.policy.add_active_rule(rule)
+            self.model.add(rule)
+            self.steps.append(step)
+            events = list(self.policy.collect_events())
+            assert events == [RuleActivated(policy_id, rule)], (
+                f"{step} should record exactly RuleActivated, got {events}"
+            )
+
+        @rule(rule_id=rule_ids(), reason=st.one_of(reasons(), blank_reasons()))
+        def retire(self, rule_id: str, reason: str) -> None:
+            step = f"retire {rule_id} ({reason!r})"
+            refusal = self.model.refusal_for_retire(rule_id, reason)
+            if refusal is not None:
+                self._refused(step, refusal, lambda: self.policy.retire_rule(rule_id, reason))
+                return
+            self.policy.retire_rule(rule_id, reason)
+            self.model.retire(rule_id, reason)
+            self.steps.append(step)
+            events = list(self.policy.collect_events())
+            assert events == [RuleRetired(policy_id, rule_id, reason)], (
+                f"{step} should record exactly RuleRetired, got {events}"
+            )
+
+        @precondition(lambda self: bool(self.model.active))
+        @rule(data=st.data())
+        def retire_existing(self, data: st.DataObject) -> None:
+            # Drawing from the live rules makes successful retirements common.
+            target = data.draw(st.sampled_from([r.rule_id for r in self.model.active]))
+            self.retire(target, data.draw(reasons()))
+
+        @invariant()
+        def invariants_hold(self) -> None:
+            check_policy_invariants(self.policy, self.steps)
+
+        @invariant()
+        def agrees_with_model(self) -> None:
+            after = f" -- after: {'; '.join(self.steps)}"
+            assert list(self.policy.active_rules) == self.model.active, (
+                f"active rules {[r.rule_id for r in self.policy.active_rules]} differ from "
+                f"expected {[r.rule_id for r in self.model.active]}{after}"
+            )
+            retired = [(r.rule, r.reason) for r in self.policy.retired_rules]
+            assert retired == self.model.retired, (
+                f"retired rules {[r.rule_id for r in self.policy.retired_rules]} differ from "
+                f"expected {[r.rule_id for r, _ in self.model.retired]}{after}"
+            )
+            for metric in METRICS:
+                for window in WINDOWS:
+                    expected = next(
+                        (r for r in self.model.active if r.watch == (metric, window)), None
+                    )
+                    found = self.policy.active_rule_for(metric, window)
+                    assert found == expected, (
+                        f"active_rule_for{describe_watch(metric, window)} returned "
+                        f"{found!r}, expected {expected!r}{after}"
+                    )
+
+    PolicyMachine.__name__ = PolicyMachine.__qualname__ = (
+        f"{getattr(make_policy, '__name__', 'Policy')}Machine"
+    )
+    return PolicyMachine
+
+
+__all__ = [
+    "METRICS",
+    "RULE_IDS",
+    "WINDOWS",
+    "PolicyLike",
+    "PolicyModel",
+    "active_rules",
+    "blank_reasons",
+    "check_policy_invariants",
+    "describe_watch",
+    "metrics",
+    "policies",
+    "policy_machine",
+    "reasons",
+    "rule_ids",
+    "thresholds",
+    "windows",
+]
