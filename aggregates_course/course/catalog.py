@@ -1,0 +1,89 @@
+"""The course catalog: the single metadata file that lists the exercises in order.
+
+``exercises/exercises.toml`` is read by the CLI, the docs and the tests; no
+other file repeats its facts.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+CATALOG_NAME = "exercises.toml"
+HINT_TIERS = ("nudge", "pointer", "worked step")
+
+
+class CatalogError(Exception):
+    """The catalog file is missing or malformed; the message says where and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exercise:
+    """One exercise: its folder name (slug), title, the files a learner edits, and hints."""
+
+    slug: str
+    title: str
+    files: tuple[str, ...]
+    hints: tuple[str, str, str]
+    root: Path
+
+    @property
+    def folder(self) -> Path:
+        """``exercises/<slug>``: where the stub, README and tests live."""
+        return self.root / "exercises" / self.slug
+
+    @property
+    def solution_folder(self) -> Path:
+        """``solutions/<slug>``: the completed versions of :attr:`files`."""
+        return self.root / "solutions" / self.slug
+
+    @property
+    def readme(self) -> Path:
+        """The exercise's README."""
+        return self.folder / "README.md"
+
+    @property
+    def check_command(self) -> str:
+        """The exact command that checks a learner's work."""
+        return f"uv run pytest exercises/{self.slug}"
+
+
+def find_course_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` holding ``exercises/exercises.toml``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "exercises" / CATALOG_NAME).is_file():
+            return folder
+    raise CatalogError(
+        f"no exercises/{CATALOG_NAME} found in {here} or any folder above it; "
+        "run this from inside your clone of aggregates-course"
+    )
+
+
+def load_catalog(root: Path | None = None) -> tuple[Exercise, ...]:
+    """Read the exercises, in course order, from ``<root>/exercises/exercises.toml``."""
+    course_root = root if root is not None else find_course_root()
+    path = course_root / "exercises" / CATALOG_NAME
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise CatalogError(f"cannot read {path}: {error}") from error
+    exercises: list[Exercise] = []
+    for index, entry in enumerate(data.get("exercise", [])):
+        try:
+            hints = tuple(str(hint) for hint in entry["hints"])
+            if len(hints) != len(HINT_TIERS):
+                raise CatalogError(f"{path}: exercise {index + 1} needs exactly three hints")
+            exercises.append(
+                Exercise(
+                    slug=str(entry["slug"]),
+                    title=str(entry["title"]),
+                    files=tuple(str(name) for name in entry["files"]),
+                    hints=(hints[0], hints[1], hints[2]),
+                    root=course_root,
+                )
+            )
+        except KeyError as missing:
+            raise CatalogError(f"{path}: exercise {index + 1} lacks {missing}") from None
+    return tuple(exercises)

@@ -1,0 +1,85 @@
+"""Machinery for the two-way gate: run an exercise's tests in-process against a target."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from aggregates_course.course.catalog import load_catalog
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+CATALOG = load_catalog(COURSE_ROOT)
+DECOY_ROOT = COURSE_ROOT / "tests" / "decoys"
+
+
+@dataclass(frozen=True)
+class Decoy:
+    """A plausible wrong answer: ``tests/decoys/<name>/<exercise slug>/<learner file>``."""
+
+    name: str
+    exercise: str
+    folder: Path
+
+
+def discover_decoys() -> list[Decoy]:
+    """Every decoy folder under ``tests/decoys``, in name order."""
+    decoys = []
+    for folder in sorted(DECOY_ROOT.iterdir()) if DECOY_ROOT.is_dir() else []:
+        if folder.is_dir() and not folder.name.startswith(("_", ".")):
+            (exercise,) = [child.name for child in folder.iterdir() if child.is_dir()]
+            decoys.append(Decoy(folder.name, exercise, folder))
+    return decoys
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """Outcomes of one in-process run, per test module."""
+
+    passed: dict[str, int]
+    failed: dict[str, int]
+    errors: list[str]
+    first_failure: str
+
+    @property
+    def total_passed(self) -> int:
+        return sum(self.passed.values())
+
+    @property
+    def total_failed(self) -> int:
+        return sum(self.failed.values())
+
+
+def run_exercise(pytester: pytest.Pytester, slug: str, target: str | Path) -> GateRun:
+    """Run ``exercises/<slug>`` against ``target`` in this process; count outcomes per module."""
+    recorder = pytester.inline_run(
+        str(COURSE_ROOT / "exercises" / slug),
+        f"--target={target}",
+        f"--rootdir={COURSE_ROOT}",
+        "-p",
+        "no:cacheprovider",
+        "--hypothesis-profile=gate",
+        "-q",
+    )
+    passed: dict[str, int] = defaultdict(int)
+    failed: dict[str, int] = defaultdict(int)
+    errors: list[str] = [str(report.nodeid) for report in recorder.getfailedcollections()]
+    first_failure = ""
+    for report in recorder.getreports("pytest_runtest_logreport"):
+        module = report.nodeid.split("::")[0]
+        if report.when == "call" and report.passed:
+            passed[module] += 1
+        elif report.failed and report.when == "call":
+            failed[module] += 1
+            first_failure = first_failure or str(report.longrepr)
+        elif report.failed:
+            errors.append(f"{report.nodeid} ({report.when})")
+    return GateRun(dict(passed), dict(failed), errors, first_failure)
+
+
+def exercise_test_modules(slug: str) -> list[str]:
+    """The test files of an exercise, as paths relative to the course root."""
+    folder = COURSE_ROOT / "exercises" / slug
+    return sorted(str(path.relative_to(COURSE_ROOT)) for path in folder.glob("test_*.py"))

@@ -1,0 +1,75 @@
+"""The two-way gate: every exercise's tests pass on its solution and fail on wrong answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.course_gate import (
+    CATALOG,
+    COURSE_ROOT,
+    Decoy,
+    discover_decoys,
+    exercise_test_modules,
+    run_exercise,
+)
+
+SLUGS = [exercise.slug for exercise in CATALOG]
+DECOYS = discover_decoys()
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_solution_passes_every_test(pytester: pytest.Pytester, slug: str) -> None:
+    run = run_exercise(pytester, slug, "solutions")
+    assert run.errors == []
+    assert run.total_failed == 0, run.first_failure
+    assert set(run.passed) == set(exercise_test_modules(slug))
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_untouched_stub_fails_in_every_module_without_errors(
+    pytester: pytest.Pytester, slug: str
+) -> None:
+    run = run_exercise(pytester, slug, "exercises")
+    assert run.errors == [], "a stub must fail as test failures, not collection or setup errors"
+    assert set(run.failed) == set(exercise_test_modules(slug))
+
+
+@pytest.mark.parametrize("decoy", DECOYS, ids=[decoy.name for decoy in DECOYS])
+def test_decoy_is_caught(pytester: pytest.Pytester, decoy: Decoy) -> None:
+    run = run_exercise(pytester, decoy.exercise, decoy.folder)
+    assert run.errors == []
+    assert run.total_failed >= 1, f"decoy {decoy.name} passed every test of {decoy.exercise}"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_exercise_has_at_least_three_decoys(slug: str) -> None:
+    names = [decoy.name for decoy in DECOYS if decoy.exercise == slug]
+    assert len(names) >= 3, f"{slug} has decoys {names}"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_exercise_has_its_files(slug: str) -> None:
+    exercise = next(e for e in CATALOG if e.slug == slug)
+    assert exercise.readme.is_file()
+    for name in exercise.files:
+        assert (exercise.folder / name).is_file()
+        assert (exercise.solution_folder / name).is_file()
+    assert list(exercise.solution_folder.glob("test_*.py")) == [], "solutions hold no tests"
+    assert (COURSE_ROOT / "exercises" / slug / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_readme_shows_the_catalog_hints_and_check_command(slug: str) -> None:
+    exercise = next(e for e in CATALOG if e.slug == slug)
+    readme = exercise.readme.read_text(encoding="utf-8")
+    assert exercise.check_command in readme
+    for heading in (
+        "## Goal",
+        "## Background",
+        "## What to change",
+        "## Hints",
+        "## Review question",
+    ):
+        assert heading in readme, f"{exercise.readme} lacks {heading!r}"
+    for hint in exercise.hints:
+        assert hint in readme, f"{exercise.readme} and exercises.toml disagree on hint {hint!r}"
