@@ -28,12 +28,13 @@ class InvalidRule(DomainError, ValueError):
 class InvalidReason(DomainError, ValueError):
     """A rule was retired without a reason a human could read later."""
 
-    def __init__(self, policy_id: str, rule_id: str) -> None:
+    def __init__(self, policy_id: str, rule_id: str, problem: str = "must not be blank") -> None:
         self.policy_id = policy_id
         self.rule_id = rule_id
+        self.problem = problem
         super().__init__(
-            f"policy {policy_id!r} cannot retire rule {rule_id!r}: "
-            "the reason must not be blank, because it is the audit trail for the retirement"
+            f"policy {policy_id!r} cannot retire rule {rule_id!r}: the reason {problem}; "
+            "it is the audit trail for the retirement"
         )
 
 

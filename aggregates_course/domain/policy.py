@@ -120,16 +120,19 @@ class MonitoringPolicy:
 
         Raises :class:`UnknownRule` if no active rule has that id (a rule
         already retired included), and :class:`InvalidReason` if ``reason``
-        is blank. Records :class:`RuleRetired`.
+        is blank or cannot be stored. Records :class:`RuleRetired`.
         """
         rule = self._active.get(rule_id)
         if rule is None:
             raise UnknownRule(self._policy_id, str(rule_id), retired=rule_id in self._retired)
-        if not isinstance(reason, str) or not reason.strip():
-            raise InvalidReason(self._policy_id, rule_id)
+        try:
+            # Built before anything changes: a bad reason must leave the policy untouched.
+            retired = RetiredRule(rule, reason)
+        except InvalidRule as invalid:
+            raise InvalidReason(self._policy_id, rule_id, invalid.problem) from None
         del self._active[rule_id]
         del self._by_watch[rule.watch]
-        self._retired[rule_id] = RetiredRule(rule, reason)
+        self._retired[rule_id] = retired
         self._events.append(RuleRetired(self._policy_id, rule_id, reason))
 
     def collect_events(self) -> list[PolicyEvent]:

@@ -21,7 +21,9 @@ MAX_METRIC_LENGTH = 256
 
 
 def _has_control_character(text: str) -> bool:
-    return any(unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"} for char in text)
+    # Lone surrogates (Cs) count too: no UTF-8 store can encode them, so the fake
+    # repository would accept a rule that SQLite refuses.
+    return any(unicodedata.category(char) in {"Cc", "Cf", "Cs", "Zl", "Zp"} for char in text)
 
 
 def validate_identifier(value: object, field: str = "rule_id") -> str:
@@ -142,8 +144,13 @@ class RetiredRule:
     def __post_init__(self) -> None:
         if not isinstance(self.rule, ActiveRule):
             raise TypeError(f"rule must be an ActiveRule, not {type(self.rule).__name__}")
-        if not isinstance(self.reason, str) or not self.reason.strip():
-            raise InvalidRule("reason", "must be a non-blank string")
+        if not isinstance(self.reason, str):
+            raise InvalidRule("reason", f"must be a string, not {type(self.reason).__name__}")
+        if not self.reason.strip():
+            raise InvalidRule("reason", "must not be blank")
+        # Newlines and quotes are fine in a reason; lone surrogates are not: no store can encode them.
+        if any(unicodedata.category(char) == "Cs" for char in self.reason):
+            raise InvalidRule("reason", "contains a lone surrogate, which cannot be stored")
 
     @property
     def rule_id(self) -> str:
