@@ -24,25 +24,27 @@ COURSE_ROOT = Path(__file__).parent
 # The course gate in tests/ runs the exercise suites in-process through pytester.
 pytest_plugins = ["pytester"]
 
-settings.register_profile("dev", max_examples=100, deadline=None)
-settings.register_profile(
-    "ci",
-    derandomize=True,
-    database=None,
+# Shared by every profile. One counterexample at a time, and no explain phase: on a
+# wrong answer both cost a learner many seconds and add nothing that the step list
+# in our failure messages does not already say.
+_COMMON = settings(
     deadline=None,
+    report_multiple_bugs=False,
+    phases=[phase for phase in Phase if phase is not Phase.explain],
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("thorough", max_examples=2_000, deadline=None)
+settings.register_profile("dev", _COMMON, max_examples=100)
+settings.register_profile("ci", _COMMON, derandomize=True, database=None)
+settings.register_profile("thorough", _COMMON, max_examples=2_000)
 # The course gate runs every exercise against many implementations and only needs
 # pass or fail, so it skips shrinking; explicit @example cases still run first.
 settings.register_profile(
     "gate",
+    _COMMON,
     derandomize=True,
     database=None,
-    deadline=None,
     max_examples=60,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
@@ -57,3 +59,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_target(COURSE_ROOT, str(config.getoption("--target")))
+
+
+# Every Python block in docs/ and in README.md runs as a test, so the prose cannot
+# drift from the package. Blocks on one page share one namespace, top to bottom.
+# Sybil is a dev dependency; without it (a plain `pip install -e .`) the docs are
+# simply not collected, and tests/test_docs_site.py says why.
+try:
+    from sybil import Sybil
+    from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
+except ImportError:  # pragma: no cover - exercised only without the dev group
+    pass
+else:
+    import doctest
+
+    # Long refusal messages may wrap over several lines on a page and still match.
+    _DOCTEST_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+    def _markdown_parsers() -> list[PythonCodeBlockParser | SkipParser]:
+        return [PythonCodeBlockParser(doctest_optionflags=_DOCTEST_FLAGS), SkipParser()]
+
+    pytest_collect_file = (
+        Sybil(parsers=_markdown_parsers(), path="docs", patterns=["*.md"], name="docs")
+        # README.md at the root only: an exercise's README is the learner's, not ours.
+        + Sybil(
+            parsers=_markdown_parsers(), filenames=["README.md"], excludes=["*/*"], name="readme"
+        )
+    ).pytest()

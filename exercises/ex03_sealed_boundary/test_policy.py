@@ -1,0 +1,510 @@
+"""Exercise 3 specification: no route around the root can change a policy.
+
+Every way a caller can reach a policy's rules without calling the root is
+tried here. A sealed policy either refuses the change (``AttributeError``,
+``TypeError`` or ``FrozenInstanceError``) or is not affected by it; either
+way, afterwards it must read exactly as before.
+
+Run: uv run pytest exercises/ex03_sealed_boundary
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from operator import delitem, setitem
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, precondition, rule
+
+from aggregates_course import ActiveRule, DuplicateMetricWindow, DuplicateRuleId, format_window
+from aggregates_course.course.target import load_target
+from aggregates_course.testing import (
+    METRICS,
+    WINDOWS,
+    active_rules,
+    check_policy_invariants,
+    metrics,
+    policy_machine,
+    reasons,
+    rule_ids,
+    rule_values,
+    thresholds,
+    windows,
+)
+
+SLUG = "ex03_sealed_boundary"
+POLICY_ID = "policy-1"
+FIVE_MINUTES = timedelta(minutes=5)
+ONE_HOUR = timedelta(hours=1)
+
+# What a sealed policy may raise: tuples raise these; FrozenInstanceError is an AttributeError.
+REFUSALS = (AttributeError, TypeError)
+
+Mutation = Callable[[], object]
+
+
+def policy_module() -> ModuleType:
+    return load_target(SLUG, "policy")
+
+
+def new_policy(policy_id: str = POLICY_ID) -> Any:
+    return policy_module().MonitoringPolicy(policy_id)
+
+
+def make_rule(
+    rule_id: str, metric: str = "cpu", window: timedelta = FIVE_MINUTES, threshold: float = 0.9
+) -> Any:
+    """The exercise's own ``Rule`` (not the reference package's)."""
+    return policy_module().Rule(rule_id, metric, window, threshold)
+
+
+def child(rule: ActiveRule) -> Any:
+    """The exercise's ``Rule`` with the values of a generated rule."""
+    return make_rule(rule.rule_id, rule.metric, rule.window, rule.threshold)
+
+
+def retired(rule: Any, reason: str) -> Any:
+    return policy_module().RetiredRule(rule, reason)
+
+
+# -- what a reader sees, and the check every route must pass ---------------------------------
+
+
+def show_rule(values: tuple[str, str, timedelta, float]) -> str:
+    rule_id, metric, window, threshold = values
+    return f"{rule_id}({metric}, {format_window(window)}, threshold={threshold!r})"
+
+
+def show_value(value: object) -> str:
+    if isinstance(value, timedelta):
+        return f"timedelta(seconds={value.total_seconds():g})"
+    return repr(value)
+
+
+def seen(policy: Any) -> dict[str, list[str]]:
+    """Everything a reader of ``policy`` can see, copied out as text (never the children)."""
+    answers = []
+    for metric in METRICS:
+        for window in WINDOWS:
+            found = policy.active_rule_for(metric, window)
+            if found is not None:
+                answers.append(
+                    f"({metric}, {format_window(window)}) -> {show_rule(rule_values(found))}"
+                )
+    return {
+        "active rules": [show_rule(rule_values(r)) for r in policy.active_rules],
+        "retired rules": [
+            f"{show_rule(rule_values(r.rule))} for {r.reason!r}" for r in policy.retired_rules
+        ],
+        "active_rule_for answers": answers,
+    }
+
+
+def expect_refused_or_no_effect(
+    policy: Any, route: str, mutate: Mutation, steps: Sequence[str]
+) -> str:
+    """Try one route around the root; fail unless it raised a refusal or changed nothing.
+
+    Returns how the policy resisted: ``"refused"`` or ``"no effect"``.
+    """
+    after = f" -- after: {'; '.join([*steps, route])}"
+    before = seen(policy)
+    try:
+        mutate()
+    except REFUSALS:
+        outcome = "refused"
+    except Exception as other:
+        raise AssertionError(
+            f"{route} raised {type(other).__name__}: {other}; a sealed policy refuses with "
+            f"AttributeError or TypeError (as tuples and frozen dataclasses do){after}"
+        ) from other
+    else:
+        outcome = "no effect"
+    now = seen(policy)
+    for part, was in before.items():
+        if now[part] != was:
+            raise AssertionError(
+                f"{route} changed the policy behind the root's back: {part} were "
+                f"[{', '.join(was)}], now [{', '.join(now[part])}]; "
+                f"a sealed policy must refuse the change or ignore it{after}"
+            )
+    return outcome
+
+
+# -- explicit routes, one family per test ----------------------------------------------------
+
+
+@dataclass
+class Caller:
+    """A caller that kept everything it ever handed to one policy."""
+
+    policy: Any
+    initial_active: list[Any]
+    initial_retired: list[Any]
+    added: Any
+    steps: list[str]
+
+
+def caller() -> Caller:
+    """Policy with active r1(cpu, 5m), r2(memory, 1h), r3(latency_p99, 5m) and retired r0."""
+    initial_active = [make_rule("r1"), make_rule("r2", "memory", ONE_HOUR)]
+    initial_retired = [retired(make_rule("r0", "cpu", ONE_HOUR), "replaced by r1")]
+    policy = policy_module().MonitoringPolicy(
+        POLICY_ID, active_rules=initial_active, retired_rules=initial_retired
+    )
+    added = make_rule("r3", "latency_p99")
+    policy.add_active_rule(added)
+    steps = [
+        "create policy-1 with active r1(cpu, 5m), r2(memory, 1h) and retired r0(cpu, 1h)",
+        "add r3(latency_p99, 5m)",
+    ]
+    return Caller(policy, initial_active, initial_retired, added, steps)
+
+
+def routes(*pairs: tuple[str, Callable[[Caller], object]]) -> list[Any]:
+    return [pytest.param(route, mutate, id=route) for route, mutate in pairs]
+
+
+def check_route(route: str, mutate: Callable[[Caller], object]) -> None:
+    held = caller()
+    outcome = expect_refused_or_no_effect(held.policy, route, lambda: mutate(held), held.steps)
+    check_policy_invariants(held.policy, [*held.steps, f"{route} ({outcome})"])
+
+
+@pytest.mark.parametrize(
+    ("route", "mutate"),
+    routes(
+        (
+            "policy.active_rules.append(r4(cpu, 5m))",
+            lambda c: c.policy.active_rules.append(make_rule("r4")),
+        ),
+        (
+            "policy.active_rules.insert(0, r1(memory, 1h))",
+            lambda c: c.policy.active_rules.insert(0, make_rule("r1", "memory", ONE_HOUR)),
+        ),
+        (
+            "policy.active_rules[0] = r2(memory, 1h)",
+            lambda c: setitem(c.policy.active_rules, 0, make_rule("r2", "memory", ONE_HOUR)),
+        ),
+        ("del policy.active_rules[0]", lambda c: delitem(c.policy.active_rules, 0)),
+        (
+            "policy.retired_rules.append(RetiredRule(r1(cpu, 5m), 'gone'))",
+            lambda c: c.policy.retired_rules.append(retired(make_rule("r1"), "gone")),
+        ),
+        (
+            "policy.retired_rules[0] = RetiredRule(r2(memory, 1h), 'gone')",
+            lambda c: setitem(
+                c.policy.retired_rules, 0, retired(make_rule("r2", "memory", ONE_HOUR), "gone")
+            ),
+        ),
+    ),
+)
+def test_the_exposed_collections_cannot_be_changed_in_place(
+    route: str, mutate: Callable[[Caller], object]
+) -> None:
+    check_route(route, mutate)
+
+
+@pytest.mark.parametrize(
+    ("route", "mutate"),
+    routes(
+        (
+            "policy.active_rules[0].metric = 'memory'",
+            lambda c: setattr(c.policy.active_rules[0], "metric", "memory"),
+        ),
+        (
+            "policy.active_rules[0].rule_id = 'r2'",
+            lambda c: setattr(c.policy.active_rules[0], "rule_id", "r2"),
+        ),
+        (
+            "policy.active_rules[1].threshold = 0.5",
+            lambda c: setattr(c.policy.active_rules[1], "threshold", 0.5),
+        ),
+        (
+            "policy.retired_rules[0].reason = ''",
+            lambda c: setattr(c.policy.retired_rules[0], "reason", ""),
+        ),
+        (
+            "policy.retired_rules[0].rule.rule_id = 'r1'",
+            lambda c: setattr(c.policy.retired_rules[0].rule, "rule_id", "r1"),
+        ),
+    ),
+)
+def test_a_childs_fields_cannot_be_assigned_from_outside(
+    route: str, mutate: Callable[[Caller], object]
+) -> None:
+    check_route(route, mutate)
+
+
+@pytest.mark.parametrize(
+    ("route", "mutate"),
+    routes(
+        ("policy.active_rules = []", lambda c: setattr(c.policy, "active_rules", [])),
+        (
+            "policy.active_rules = [r1(cpu, 5m), r2(cpu, 5m)]",
+            lambda c: setattr(c.policy, "active_rules", [make_rule("r1"), make_rule("r2")]),
+        ),
+        ("policy.retired_rules = []", lambda c: setattr(c.policy, "retired_rules", [])),
+    ),
+)
+def test_the_collections_cannot_be_replaced(route: str, mutate: Callable[[Caller], object]) -> None:
+    check_route(route, mutate)
+
+
+@pytest.mark.parametrize(
+    ("route", "mutate"),
+    routes(
+        ("initial_active.append(r4(cpu, 5m))", lambda c: c.initial_active.append(make_rule("r4"))),
+        (
+            "initial_active[0] = r2(memory, 1h)",
+            lambda c: setitem(c.initial_active, 0, make_rule("r2", "memory", ONE_HOUR)),
+        ),
+        ("initial_active.clear()", lambda c: c.initial_active.clear()),
+        (
+            "initial_active[0].window = timedelta(hours=1)",
+            lambda c: setattr(c.initial_active[0], "window", ONE_HOUR),
+        ),
+        ("initial_retired.clear()", lambda c: c.initial_retired.clear()),
+        ("initial_retired[0].reason = ' '", lambda c: setattr(c.initial_retired[0], "reason", " ")),
+        (
+            "added.metric = 'memory' (the rule given to add_active_rule)",
+            lambda c: setattr(c.added, "metric", "memory"),
+        ),
+    ),
+)
+def test_what_the_caller_handed_in_stays_the_callers(
+    route: str, mutate: Callable[[Caller], object]
+) -> None:
+    check_route(route, mutate)
+
+
+@pytest.mark.parametrize(
+    ("route", "mutate"),
+    routes(
+        (
+            "policy.active_rule_for('cpu', 5m).window = timedelta(hours=1)",
+            lambda c: setattr(c.policy.active_rule_for("cpu", FIVE_MINUTES), "window", ONE_HOUR),
+        ),
+        (
+            "policy.active_rule_for('memory', 1h).threshold = 0.0",
+            lambda c: setattr(c.policy.active_rule_for("memory", ONE_HOUR), "threshold", 0.0),
+        ),
+    ),
+)
+def test_what_a_query_returned_cannot_change_the_policy(
+    route: str, mutate: Callable[[Caller], object]
+) -> None:
+    check_route(route, mutate)
+
+
+def test_reading_stays_the_same() -> None:
+    held = caller()
+    active, retired_rules = held.policy.active_rules, held.policy.retired_rules
+    assert len(active) == 3
+    assert [r.rule_id for r in active] == ["r1", "r2", "r3"]
+    assert active[0] == make_rule("r1")
+    assert active[-1] == make_rule("r3", "latency_p99")
+    assert make_rule("r2", "memory", ONE_HOUR) in active
+    assert list(retired_rules) == [retired(make_rule("r0", "cpu", ONE_HOUR), "replaced by r1")]
+    assert retired_rules[0].rule_id == "r0"
+    assert held.policy.active_rule_for("cpu", FIVE_MINUTES) == make_rule("r1")
+    assert held.policy.policy_id == POLICY_ID
+
+
+def test_the_root_commands_still_guard_the_invariants() -> None:
+    held = caller()
+    with pytest.raises(DuplicateRuleId):
+        held.policy.add_active_rule(make_rule("r0", "memory", FIVE_MINUTES))
+    with pytest.raises(DuplicateMetricWindow):
+        held.policy.add_active_rule(make_rule("r4"))
+    held.policy.retire_rule("r1", "too noisy")
+    held.policy.add_active_rule(make_rule("r4"))
+    assert [r.rule_id for r in held.policy.active_rules] == ["r2", "r3", "r4"]
+    assert [r.rule_id for r in held.policy.retired_rules] == ["r0", "r1"]
+
+
+@pytest.mark.parametrize(
+    ("active", "retired_ids", "error"),
+    [
+        ([("r1", "cpu"), ("r2", "cpu")], [], DuplicateMetricWindow),
+        ([("r1", "cpu"), ("r1", "memory")], [], DuplicateRuleId),
+        ([("r1", "cpu")], ["r1"], DuplicateRuleId),
+    ],
+    ids=["two rules watch (cpu, 5m)", "r1 twice", "r1 active and retired"],
+)
+def test_the_constructor_checks_the_initial_rules(
+    active: list[tuple[str, str]], retired_ids: list[str], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        policy_module().MonitoringPolicy(
+            POLICY_ID,
+            active_rules=[make_rule(rule_id, metric) for rule_id, metric in active],
+            retired_rules=[retired(make_rule(i, "memory", ONE_HOUR), "old") for i in retired_ids],
+        )
+
+
+# -- every route, mixed with root commands ---------------------------------------------------
+
+
+def add_as_child(policy: Any, rule: ActiveRule) -> None:
+    policy.add_active_rule(child(rule))
+
+
+def list_route(
+    name: str, items: Any, operation: str, new: Any, shown: str, data: st.DataObject
+) -> tuple[str, Mutation]:
+    """One in-place change to the list ``items`` (called ``name`` in messages)."""
+    if operation == "clear":
+        return f"{name}.clear()", lambda: items.clear()
+    if operation == "append" or len(items) == 0:
+        return f"{name}.append({shown})", lambda: items.append(new)
+    index = data.draw(st.integers(min_value=0, max_value=len(items) - 1), label="index")
+    if operation == "insert":
+        return f"{name}.insert({index}, {shown})", lambda: items.insert(index, new)
+    if operation == "assign":
+        return f"{name}[{index}] = {shown}", lambda: setitem(items, index, new)
+    return f"del {name}[{index}]", lambda: delitem(items, index)
+
+
+def field_route(name: str, target: Callable[[], Any], data: st.DataObject) -> tuple[str, Mutation]:
+    """Assign a drawn value to one field of the rule ``target()`` returns."""
+    values = {
+        "rule_id": rule_ids(),
+        "metric": metrics(),
+        "window": windows(),
+        "threshold": thresholds(),
+    }
+    field = data.draw(st.sampled_from(sorted(values)), label="field")
+    value = data.draw(values[field], label="value")
+    return f"{name}.{field} = {show_value(value)}", lambda: setattr(target(), field, value)
+
+
+def pick(items: Sequence[Any], data: st.DataObject) -> int:
+    return data.draw(st.integers(min_value=0, max_value=len(items) - 1), label="index")
+
+
+COLLECTIONS = st.sampled_from(["active_rules", "retired_rules"])
+LIST_OPERATIONS = st.sampled_from(["append", "insert", "assign", "delete"])
+
+
+# Fewer steps than the default 50: the initial rules already give every route
+# something to reach.
+@settings(stateful_step_count=25)
+class SealedPolicyMachine(
+    policy_machine(new_policy, add_routes={"": add_as_child}, records_events=False)  # type: ignore[misc]
+):
+    """The shared policy machine, plus every route around the root after every root command."""
+
+    initial_active: list[Any]
+    initial_retired: list[Any]
+
+    def attempt(self, route: str, mutate: Mutation) -> None:
+        outcome = expect_refused_or_no_effect(self.policy, route, mutate, self.steps)
+        self.steps.append(f"{route} ({outcome})")
+
+    @initialize(
+        active=st.lists(active_rules(), max_size=4),
+        retirements=st.lists(st.tuples(active_rules(), reasons()), max_size=3),
+    )
+    def create_with_initial_rules(
+        self, active: list[ActiveRule], retirements: list[tuple[ActiveRule, str]]
+    ) -> None:
+        # Keep only what the invariants allow, so the constructor accepts it.
+        for candidate, reason in retirements:
+            if self.model.refusal_for_add(candidate) is None:
+                self.model.retired.append((candidate, reason))
+        for candidate in active:
+            if self.model.refusal_for_add(candidate) is None:
+                self.model.add(candidate)
+        self.initial_active = [child(r) for r in self.model.active]
+        self.initial_retired = [retired(child(r), why) for r, why in self.model.retired]
+        self.policy = policy_module().MonitoringPolicy(
+            POLICY_ID, active_rules=self.initial_active, retired_rules=self.initial_retired
+        )
+        shown_active = ", ".join(r.describe() for r in self.model.active) or "none"
+        shown_retired = ", ".join(r.describe() for r, _ in self.model.retired) or "none"
+        self.steps.append(
+            f"create {POLICY_ID} with initial_active [{shown_active}] "
+            f"and initial_retired [{shown_retired}]"
+        )
+
+    @rule(
+        collection=COLLECTIONS,
+        operation=LIST_OPERATIONS,
+        new=active_rules(),
+        data=st.data(),
+    )
+    def change_an_exposed_collection(
+        self, collection: str, operation: str, new: ActiveRule, data: st.DataObject
+    ) -> None:
+        items = getattr(self.policy, collection)
+        if collection == "active_rules":
+            item, shown = child(new), new.describe()
+        else:
+            item, shown = retired(child(new), "gone"), f"RetiredRule({new.describe()}, 'gone')"
+        self.attempt(*list_route(f"policy.{collection}", items, operation, item, shown, data))
+
+    @precondition(lambda self: bool(self.model.active or self.model.retired))
+    @rule(data=st.data())
+    def assign_to_a_childs_field(self, data: st.DataObject) -> None:
+        if self.model.active and (not self.model.retired or data.draw(st.booleans())):
+            index = pick(self.model.active, data)
+            name = f"policy.active_rules[{index}]"
+            self.attempt(*field_route(name, lambda: self.policy.active_rules[index], data))
+            return
+        index = pick(self.model.retired, data)
+        if data.draw(st.booleans(), label="change the reason"):
+            reason = data.draw(st.sampled_from(["changed", ""]), label="reason")
+            route = f"policy.retired_rules[{index}].reason = {reason!r}"
+            self.attempt(route, lambda: setattr(self.policy.retired_rules[index], "reason", reason))
+            return
+        name = f"policy.retired_rules[{index}].rule"
+        self.attempt(*field_route(name, lambda: self.policy.retired_rules[index].rule, data))
+
+    @rule(collection=COLLECTIONS, replacement=st.lists(active_rules(), max_size=3))
+    def replace_a_collection(self, collection: str, replacement: list[ActiveRule]) -> None:
+        if collection == "active_rules":
+            items = [child(r) for r in replacement]
+        else:
+            items = [retired(child(r), "replaced") for r in replacement]
+        route = f"policy.{collection} = [{', '.join(r.describe() for r in replacement)}]"
+        self.attempt(route, lambda: setattr(self.policy, collection, items))
+
+    @rule(
+        which=st.sampled_from(["initial_active", "initial_retired"]),
+        operation=st.one_of(LIST_OPERATIONS, st.just("clear")),
+        new=active_rules(),
+        data=st.data(),
+    )
+    def change_a_list_given_to_the_constructor(
+        self, which: str, operation: str, new: ActiveRule, data: st.DataObject
+    ) -> None:
+        items = getattr(self, which)
+        if which == "initial_active":
+            item, shown = child(new), new.describe()
+        else:
+            item, shown = retired(child(new), "gone"), f"RetiredRule({new.describe()}, 'gone')"
+        self.attempt(*list_route(which, items, operation, item, shown, data))
+
+    @precondition(lambda self: bool(self.initial_active))
+    @rule(data=st.data())
+    def change_a_rule_given_to_the_constructor(self, data: st.DataObject) -> None:
+        index = pick(self.initial_active, data)
+        target = self.initial_active[index]
+        self.attempt(*field_route(f"initial_active[{index}]", lambda: target, data))
+
+    @precondition(lambda self: bool(self.model.active))
+    @rule(data=st.data())
+    def change_what_a_query_returned(self, data: st.DataObject) -> None:
+        metric, window = data.draw(st.sampled_from([r.watch for r in self.model.active]))
+        name = f"policy.active_rule_for({metric!r}, {format_window(window)})"
+        self.attempt(*field_route(name, lambda: self.policy.active_rule_for(metric, window), data))
+
+
+TestEveryRouteMixedWithRootCommands = SealedPolicyMachine.TestCase

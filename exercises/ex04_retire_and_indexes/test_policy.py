@@ -1,0 +1,221 @@
+"""Exercise 4 specification: retire_rule keeps both indexes and the projection in step.
+
+Run: uv run pytest exercises/ex04_retire_and_indexes
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis.stateful import invariant
+
+from aggregates_course import (
+    ActiveRule,
+    DuplicateRuleId,
+    InvalidReason,
+    RetiredRule,
+    RuleActivated,
+    RuleRetired,
+    UnknownRule,
+)
+from aggregates_course.course.target import load_target
+from aggregates_course.testing import RULE_IDS, check_policy_invariants, policy_machine
+
+SLUG = "ex04_retire_and_indexes"
+FIVE_MINUTES = timedelta(minutes=5)
+ONE_HOUR = timedelta(hours=1)
+
+
+def new_policy(policy_id: str = "policy-1") -> Any:
+    return load_target(SLUG, "policy").MonitoringPolicy(policy_id)
+
+
+def rule(rule_id: str, metric: str = "cpu", window: timedelta = FIVE_MINUTES) -> ActiveRule:
+    return ActiveRule(rule_id=rule_id, metric=metric, window=window, threshold=0.9)
+
+
+def replay_active_counts(events: Iterable[object]) -> dict[str, int]:
+    """The per-metric projection rebuilt from events alone, as a read model would build it.
+
+    ``RuleRetired`` carries only the id, so the replay remembers each rule's
+    metric from its ``RuleActivated``.
+    """
+    metric_of: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for event in events:
+        if isinstance(event, RuleActivated):
+            metric_of[event.rule.rule_id] = event.rule.metric
+            counts[event.rule.metric] += 1
+        elif isinstance(event, RuleRetired):
+            if event.rule_id not in metric_of:
+                raise AssertionError(
+                    f"RuleRetired for {event.rule_id!r}, but no RuleActivated introduced it"
+                )
+            counts[metric_of[event.rule_id]] -= 1
+    return {metric: count for metric, count in counts.items() if count}
+
+
+def check_indexes_and_projection(
+    policy: Any, history: Sequence[object], steps: Sequence[str] = ()
+) -> None:
+    """Assert the id index and the projection agree with the collections and with the events.
+
+    The (metric, window) index is checked by ``check_policy_invariants``.
+    """
+    after = f" -- after: {'; '.join(steps)}" if steps else ""
+    active = {r.rule_id: r for r in policy.active_rules}
+    retired = {r.rule_id: r for r in policy.retired_rules}
+    for rule_id in sorted({*RULE_IDS, *active, *retired}):
+        expected = active.get(rule_id) or retired.get(rule_id)
+        found = policy.find_rule(rule_id)
+        if found != expected:
+            if rule_id in retired:
+                why = f"{rule_id} was retired ({retired[rule_id].reason!r})"
+            elif rule_id in active:
+                why = f"{active[rule_id].describe()} is active"
+            else:
+                why = f"the policy holds no rule {rule_id}"
+            raise AssertionError(
+                f"the id index is stale: find_rule({rule_id!r}) returned {found!r}, "
+                f"but {why}{after}"
+            )
+    live = policy.active_count_by_metric()
+    counted = dict(Counter(r.metric for r in active.values()))
+    if live != counted:
+        raise AssertionError(
+            f"the projection says {live} active rules per metric, "
+            f"but the active rules give {counted}{after}"
+        )
+    rebuilt = replay_active_counts(history)
+    if rebuilt != live:
+        raise AssertionError(
+            f"the projection rebuilt from the events is {rebuilt}, but the live one is {live}; "
+            f"every change must be recorded as an event{after}"
+        )
+
+
+class Session:
+    """A policy driven through its root, remembering the steps and events for failure messages."""
+
+    def __init__(self, *rules: ActiveRule) -> None:
+        self.policy = new_policy()
+        self.steps: list[str] = []
+        self.history: list[object] = []
+        for active in rules:
+            self.add(active)
+
+    def add(self, active: ActiveRule) -> None:
+        self.steps.append(f"add {active.describe()}")
+        self.policy.add_active_rule(active)
+        self.history.extend(self.policy.collect_events())
+
+    def retire(self, rule_id: str, reason: str) -> None:
+        self.steps.append(f"retire {rule_id} ({reason!r})")
+        self.policy.retire_rule(rule_id, reason)
+        self.history.extend(self.policy.collect_events())
+
+    def check(self) -> None:
+        check_policy_invariants(self.policy, self.steps)
+        check_indexes_and_projection(self.policy, self.history, self.steps)
+
+    def state(self) -> tuple[object, ...]:
+        """Everything a reader can see, for "a refused command changed nothing" checks."""
+        return (
+            self.policy.active_rules,
+            self.policy.retired_rules,
+            [self.policy.find_rule(rule_id) for rule_id in RULE_IDS],
+            self.policy.active_rule_for("cpu", FIVE_MINUTES),
+            self.policy.active_rule_for("memory", ONE_HOUR),
+            self.policy.active_count_by_metric(),
+        )
+
+
+def test_a_retired_rule_moves_from_active_to_retired() -> None:
+    session = Session(rule("r1"), rule("r2", "memory", ONE_HOUR))
+    session.retire("r1", "replaced by r2")
+    assert session.policy.active_rules == (rule("r2", "memory", ONE_HOUR),)
+    assert session.policy.retired_rules == (RetiredRule(rule("r1"), "replaced by r2"),)
+    session.check()
+
+
+def test_retiring_frees_the_metric_and_window() -> None:
+    session = Session(rule("r1"))
+    session.retire("r1", "too noisy")
+    session.check()
+    session.add(rule("r2"))
+    assert session.policy.active_rule_for("cpu", FIVE_MINUTES) == rule("r2")
+
+
+def test_a_retired_rule_stays_in_the_id_index_as_retired() -> None:
+    session = Session(rule("r1"))
+    session.retire("r1", "too noisy")
+    session.check()
+    with pytest.raises(DuplicateRuleId):
+        session.policy.add_active_rule(rule("r1", "memory", ONE_HOUR))
+
+
+def test_retiring_decrements_the_count_of_the_retired_rules_metric() -> None:
+    session = Session(rule("r1"), rule("r2", "memory", ONE_HOUR))
+    session.retire("r1", "replaced")
+    session.check()
+    assert session.policy.active_count_by_metric() == {"memory": 1}
+
+
+def test_retiring_records_rule_retired() -> None:
+    session = Session(rule("r1"))
+    session.retire("r1", "replaced")
+    assert session.history[-1] == RuleRetired("policy-1", "r1", "replaced")
+
+
+def test_a_projection_rebuilt_from_the_events_equals_the_live_one() -> None:
+    session = Session(rule("r1"), rule("r2", "cpu", ONE_HOUR), rule("r3", "memory", ONE_HOUR))
+    session.retire("r2", "duplicate of r1")
+    session.add(rule("r4", "cpu", ONE_HOUR))
+    session.retire("r3", "metric removed")
+    session.check()
+    assert replay_active_counts(session.history) == {"cpu": 2}
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "reason", "error", "retired"),
+    [
+        ("r9", "cleanup", UnknownRule, False),
+        ("r2", "cleanup", UnknownRule, True),
+        ("r1", "", InvalidReason, None),
+        ("r1", " \n\t", InvalidReason, None),
+    ],
+    ids=["unknown id", "already retired", "empty reason", "whitespace reason"],
+)
+def test_a_refused_retire_changes_nothing_and_records_nothing(
+    rule_id: str, reason: str, error: type[Exception], retired: bool | None
+) -> None:
+    session = Session(rule("r1"), rule("r2", "memory", ONE_HOUR))
+    session.retire("r2", "replaced")
+    before = session.state()
+    with pytest.raises(error) as refused:
+        session.policy.retire_rule(rule_id, reason)
+    if retired is not None:
+        assert getattr(refused.value, "retired", None) is retired, (
+            f"UnknownRule for {rule_id} should say retired={retired}"
+        )
+    assert session.state() == before, (
+        f"refused command retire {rule_id} ({reason!r}) changed the policy "
+        f"-- after: {'; '.join(session.steps)}"
+    )
+    assert session.policy.collect_events() == [], f"refused retire {rule_id} recorded events"
+    session.check()
+
+
+class IndexedPolicyMachine(policy_machine(new_policy)):  # type: ignore[misc]
+    """The shared policy machine, plus the id index, projection and replay checks."""
+
+    @invariant()
+    def indexes_and_projection_agree(self) -> None:
+        check_indexes_and_projection(self.policy, self.history, self.steps)
+
+
+TestRandomProgramsOfCommands = IndexedPolicyMachine.TestCase

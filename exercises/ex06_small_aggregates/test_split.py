@@ -1,0 +1,364 @@
+"""Exercise 6 specification: operators and the evaluator stop colliding after the split.
+
+The first test documents the starting point (``oversized.py``): one
+aggregate for rules and alerts turns unrelated writes into conflicts. The
+rest drive your ``alerts.py``: the policy is the reference
+``MonitoringPolicy`` in its own repository; the alert history is yours.
+
+Run: uv run pytest exercises/ex06_small_aggregates
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from aggregates_course import (
+    ActiveRule,
+    ConcurrencyConflict,
+    InMemoryPolicyRepository,
+    MonitoringPolicy,
+    PolicyNotFound,
+    PolicySnapshot,
+    UnknownRule,
+)
+from aggregates_course.course.target import load_target
+from aggregates_course.testing import check_policy_invariants, metrics, windows
+
+SLUG = "ex06_small_aggregates"
+FIVE_MINUTES = timedelta(minutes=5)
+
+
+def alerts() -> ModuleType:
+    return load_target(SLUG, "alerts")
+
+
+def rule_named(rule_id: str, metric: str = "cpu") -> ActiveRule:
+    return ActiveRule(rule_id, metric, FIVE_MINUTES, 0.9)
+
+
+class Service:
+    """Both sides of the split: the policy repository and the alert history side under test."""
+
+    def __init__(self, *rules: ActiveRule) -> None:
+        self.policies = InMemoryPolicyRepository()
+        self.histories: Any = alerts().InMemoryAlertHistoryRepository()
+        self.evaluator: Any = alerts().Evaluator(self.policies, self.histories)
+        policy = MonitoringPolicy("checkout")
+        for active in rules:
+            policy.add_active_rule(active)
+        self.policies.save(policy)
+
+    def operator_saves(self, policy: MonitoringPolicy, step: str) -> None:
+        try:
+            self.policies.save(policy)
+        except ConcurrencyConflict as conflict:
+            raise AssertionError(
+                f"false conflict: the operator's save was refused ({conflict}) although the "
+                f"evaluator only recorded alerts -- after: {step}"
+            ) from conflict
+
+    def evaluator_saves(self, history: Any, step: str) -> None:
+        try:
+            self.evaluator.save(history)
+        except ConcurrencyConflict as conflict:
+            raise AssertionError(
+                f"false conflict: the evaluator's save was refused ({conflict}) although the "
+                f"operator only edited rules -- after: {step}"
+            ) from conflict
+
+
+def snapshot_of(*rules: ActiveRule, retire: tuple[str, ...] = (), version: int = 1) -> Any:
+    """A policy snapshot with ``rules`` active, then ``retire`` retired, at ``version``."""
+    policy = MonitoringPolicy("checkout")
+    for active in rules:
+        policy.add_active_rule(active)
+    for rule_id in retire:
+        policy.retire_rule(rule_id, "replaced")
+    snapshot = policy.snapshot()
+    return PolicySnapshot(
+        snapshot.policy_id, version, snapshot.active_rules, snapshot.retired_rules
+    )
+
+
+# -- before the split ------------------------------------------------------------------
+
+
+def test_the_oversized_policy_turns_an_alert_into_a_conflict_for_the_operator() -> None:
+    oversized = load_target(SLUG, "oversized")
+    store = oversized.InMemoryOversizedPolicyRepository()
+    policy = oversized.OversizedPolicy("checkout")
+    policy.add_active_rule(rule_named("r1"))
+    store.save(policy)
+    operator, evaluator = store.load("checkout"), store.load("checkout")
+    evaluator.record_alert("r1", 0.95)
+    store.save(evaluator)
+    operator.add_active_rule(rule_named("r2", metric="memory"))
+    # Nothing the operator changed was touched, yet the shared version refuses the save.
+    with pytest.raises(ConcurrencyConflict):
+        store.save(operator)
+
+
+# -- after the split: no false conflicts ---------------------------------------------------
+
+
+def test_an_alert_saved_first_does_not_refuse_the_operators_edit() -> None:
+    service = Service(rule_named("r1"))
+    operator = service.policies.load("checkout")
+    history = service.evaluator.open("checkout")
+    history.record_alert("r1", 0.95)
+    service.evaluator_saves(history, "operator load; evaluator open; record r1")
+    operator.add_active_rule(rule_named("r2", metric="memory"))
+    service.operator_saves(
+        operator, "operator load; evaluator open; record r1; evaluator save; add r2"
+    )
+    assert [r.rule_id for r in service.policies.load("checkout").active_rules] == ["r1", "r2"]
+
+
+def test_an_edit_saved_first_does_not_refuse_the_evaluators_alert() -> None:
+    service = Service(rule_named("r1"))
+    history = service.evaluator.open("checkout")
+    operator = service.policies.load("checkout")
+    operator.add_active_rule(rule_named("r2", metric="memory"))
+    service.operator_saves(operator, "evaluator open; operator load; add r2")
+    history.record_alert("r1", 0.95)
+    service.evaluator_saves(
+        history, "evaluator open; operator load; add r2; operator save; record r1"
+    )
+    assert [a.rule.rule_id for a in service.histories.load("checkout").alerts] == ["r1"]
+
+
+def test_recording_an_alert_leaves_the_policy_untouched() -> None:
+    service = Service(rule_named("r1"))
+    history = service.evaluator.open("checkout")
+    history.record_alert("r1", 0.95)
+    service.evaluator.save(history)
+    assert service.policies.load("checkout").version == 1, (
+        "saving the alert history moved the policy's version: the two aggregates are "
+        "still saved together"
+    )
+    assert history.version == 1, "the alert history has a version of its own, starting at 1"
+
+
+def test_an_alert_keeps_the_rules_snapshot_and_the_policy_version() -> None:
+    service = Service(rule_named("r1"))
+    history = service.evaluator.open("checkout")
+    alert = history.record_alert("r1", 0.95)
+    assert (alert.sequence, alert.rule, alert.value, alert.policy_version) == (
+        1,
+        rule_named("r1"),
+        0.95,
+        1,
+    )
+    assert history.alerts == (alert,)
+
+
+def test_alerts_are_numbered_in_order_across_saves() -> None:
+    service = Service(rule_named("r1"), rule_named("r2", metric="memory"))
+    history = service.evaluator.open("checkout")
+    history.record_alert("r1", 0.95)
+    history.record_alert("r2", 0.91)
+    service.evaluator.save(history)
+    reopened = service.evaluator.open("checkout")
+    reopened.record_alert("r1", 0.97)
+    assert [a.sequence for a in reopened.alerts] == [1, 2, 3]
+
+
+# -- the cross-aggregate rule, through the rules' snapshot -----------------------------------
+
+
+def test_an_alert_for_a_retired_rule_is_refused() -> None:
+    service = Service(rule_named("r1"))
+    operator = service.policies.load("checkout")
+    operator.retire_rule("r1", "too noisy")
+    service.policies.save(operator)
+    history = service.evaluator.open("checkout")
+    with pytest.raises(UnknownRule) as refused:
+        history.record_alert("r1", 0.95)
+    assert refused.value.retired, "the refusal should say r1 is retired"
+    assert history.alerts == (), "a refused alert must not be recorded"
+
+
+def test_an_alert_for_an_unknown_rule_is_refused() -> None:
+    service = Service(rule_named("r1"))
+    history = service.evaluator.open("checkout")
+    with pytest.raises(UnknownRule) as refused:
+        history.record_alert("r9", 0.95)
+    assert not refused.value.retired
+    assert history.alerts == ()
+
+
+def test_following_a_newer_snapshot_forgets_rules_retired_since() -> None:
+    history = alerts().AlertHistory("checkout")
+    history.follow(snapshot_of(rule_named("r1"), version=1))
+    history.follow(snapshot_of(rule_named("r1"), retire=("r1",), version=2))
+    with pytest.raises(UnknownRule):
+        history.record_alert("r1", 0.95)
+    assert history.followed_version == 2
+
+
+def test_following_another_policys_rules_is_refused() -> None:
+    history = alerts().AlertHistory("search")
+    with pytest.raises(ValueError, match="checkout"):
+        history.follow(snapshot_of(rule_named("r1")))
+
+
+def test_opening_the_history_of_an_unknown_policy_raises_policy_not_found() -> None:
+    service = Service()
+    with pytest.raises(PolicyNotFound):
+        service.evaluator.open("nobody")
+
+
+# -- the alert history's own repository ------------------------------------------------------
+
+
+def test_two_evaluators_on_one_history_do_conflict() -> None:
+    service = Service(rule_named("r1"))
+    first, second = service.evaluator.open("checkout"), service.evaluator.open("checkout")
+    first.record_alert("r1", 0.95)
+    second.record_alert("r1", 0.99)
+    service.evaluator.save(first)
+    with pytest.raises(ConcurrencyConflict):
+        service.evaluator.save(second)
+    stored = service.histories.load("checkout")
+    assert [a.value for a in stored.alerts] == [0.95], (
+        "a refused save changed the stored history -- after: two opens; record 0.95; "
+        "record 0.99; save the first; save the second (refused)"
+    )
+
+
+def test_unsaved_alerts_stay_out_of_the_store() -> None:
+    service = Service(rule_named("r1"))
+    history = service.evaluator.open("checkout")
+    history.record_alert("r1", 0.95)
+    assert service.histories.load("checkout").alerts == (), "the store changed without a save"
+    assert service.histories.load("checkout") is not service.histories.load("checkout")
+
+
+# -- both kinds of writer, interleaved -----------------------------------------------------
+
+
+class OperatorAndEvaluator(RuleBasedStateMachine):
+    """One operator and one evaluator, their loads and saves interleaved in random order.
+
+    Every step runs in this one thread, so a schedule replays exactly. No
+    save may be refused, and after every step the policy keeps its three
+    invariants and the alert history keeps its own: alerts numbered 1, 2, 3,
+    ..., each for a rule active in the policy version it names.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.service = Service(rule_named("rule-0"))
+        self.fresh_ids = (f"rule-{number}" for number in itertools.count(1))
+        # Model: every policy version ever saved, and the alerts saved so far.
+        self.policy_versions: dict[int, PolicySnapshot] = {
+            1: self.service.policies.load("checkout").snapshot()
+        }
+        self.saved_alerts: list[tuple[str, int]] = []
+        self.operator: MonitoringPolicy | None = None
+        self.history: Any = None
+        self.history_view: PolicySnapshot | None = None
+        self.pending: list[tuple[str, int]] = []
+        self.steps: list[str] = []
+
+    def after(self) -> str:
+        return "; ".join(self.steps)
+
+    @precondition(lambda self: self.operator is None)
+    @rule()
+    def operator_load(self) -> None:
+        self.operator = self.service.policies.load("checkout")
+        self.steps.append(f"operator load (v{self.operator.version})")
+
+    @precondition(lambda self: self.operator is not None)
+    @rule(data=st.data(), metric=metrics(), window=windows(), retire=st.booleans())
+    def operator_save(
+        self, data: st.DataObject, metric: str, window: timedelta, retire: bool
+    ) -> None:
+        operator = self.operator
+        assert operator is not None
+        active = [r.rule_id for r in operator.active_rules]
+        if active and retire:
+            rule_id = data.draw(st.sampled_from(active), label="rule to retire")
+            operator.retire_rule(rule_id, "replaced")
+            self.steps.append(f"operator retires {rule_id}")
+        elif operator.active_rule_for(metric, window) is None:
+            new = ActiveRule(next(self.fresh_ids), metric, window, 0.5)
+            operator.add_active_rule(new)
+            self.steps.append(f"operator adds {new.describe()}")
+        self.service.operator_saves(operator, self.after() + "; operator save")
+        self.policy_versions[operator.version] = operator.snapshot()
+        self.steps.append(f"operator save (v{operator.version})")
+        self.operator = None
+
+    @precondition(lambda self: self.history is None)
+    @rule()
+    def evaluator_open(self) -> None:
+        self.history = self.service.evaluator.open("checkout")
+        # One thread: the policy the evaluator just read is the one stored now.
+        self.history_view = self.service.policies.load("checkout").snapshot()
+        self.pending = []
+        self.steps.append(f"evaluator open (rules of v{self.history_view.version})")
+
+    @precondition(lambda self: self.history is not None)
+    @rule(data=st.data())
+    def evaluator_save(self, data: st.DataObject) -> None:
+        view = self.history_view
+        assert view is not None
+        known = [r.rule_id for r in view.active_rules] + [r.rule_id for r in view.retired_rules]
+        for rule_id in data.draw(st.lists(st.sampled_from(known), max_size=3), label="fired"):
+            if any(r.rule_id == rule_id for r in view.active_rules):
+                self.history.record_alert(rule_id, 0.99)
+                self.pending.append((rule_id, view.version))
+                self.steps.append(f"evaluator records {rule_id}")
+                continue
+            try:
+                self.history.record_alert(rule_id, 0.99)
+            except UnknownRule:
+                self.steps.append(f"evaluator records {rule_id} (refused: retired)")
+            else:
+                raise AssertionError(
+                    f"an alert was recorded for {rule_id}, retired at policy v{view.version}"
+                    f" -- after: {self.after()}; evaluator records {rule_id}"
+                )
+        self.service.evaluator_saves(self.history, self.after() + "; evaluator save")
+        self.saved_alerts.extend(self.pending)
+        self.steps.append("evaluator save")
+        self.history = None
+
+    @invariant()
+    def policy_keeps_its_invariants(self) -> None:
+        check_policy_invariants(self.service.policies.load("checkout"), self.steps)
+
+    @invariant()
+    def alert_history_keeps_its_invariants(self) -> None:
+        stored = self.service.histories.load("checkout").alerts
+        numbers = [alert.sequence for alert in stored]
+        assert numbers == list(range(1, len(stored) + 1)), (
+            f"stored alerts are numbered {numbers}, expected 1, 2, 3, ... -- after: {self.after()}"
+        )
+        found = [(alert.rule.rule_id, alert.policy_version) for alert in stored]
+        assert found == self.saved_alerts, (
+            f"the stored alerts {found} differ from the saved ones {self.saved_alerts}"
+            f" -- after: {self.after()}"
+        )
+        for alert in stored:
+            policy = self.policy_versions[alert.policy_version]
+            assert alert.rule in policy.active_rules, (
+                f"{alert.describe()}: that rule was not active at policy "
+                f"v{alert.policy_version} -- after: {self.after()}"
+            )
+
+
+# A handful of interleaved loads and saves already covers every order of the two writers.
+TestOperatorAndEvaluatorInterleaved = settings(stateful_step_count=20)(
+    OperatorAndEvaluator
+).TestCase

@@ -1,0 +1,517 @@
+"""Exercise 7 specification, part 2: operator commands that never lose an edit.
+
+``activate_rule`` and ``retire_rule`` load the policy, run the command on its
+root and save it. When another operator saved first, the save raises
+``ConcurrencyConflict``; the command then loads a fresh copy and repeats
+itself, at most three attempts in all.
+
+The tests put rival edits and evaluations *exactly* between a command's load
+and its save, through :class:`RivalsBeforeSave`: no threads, no timing.
+
+Run: uv run pytest exercises/ex07_capstone_monitoring_service
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from hypothesis import event, settings, stateful
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant
+
+from aggregates_course import (
+    ActiveRule,
+    ConcurrencyConflict,
+    DomainError,
+    DuplicateMetricWindow,
+    InMemoryPolicyRepository,
+    MonitoringPolicy,
+    PolicyRepository,
+    SqlitePolicyRepository,
+)
+from aggregates_course.course.target import load_target
+from aggregates_course.testing import (
+    METRICS,
+    RULE_IDS,
+    PolicyModel,
+    active_rules,
+    check_policy_invariants,
+    rule_ids,
+)
+
+SLUG = "ex07_capstone_monitoring_service"
+POLICY_ID = "policy-1"
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+FIVE_MINUTES = timedelta(minutes=5)
+ATTEMPTS = 3
+"""The README's promise: a command tries load-change-save at most three times."""
+
+
+def application() -> ModuleType:
+    return load_target(SLUG, "application")
+
+
+def rule(rule_id: str, metric: str = "cpu", window: timedelta = FIVE_MINUTES) -> ActiveRule:
+    return ActiveRule(rule_id, metric, window, 0.9)
+
+
+RIVAL_REASON = "retired by a rival operator"
+
+
+@dataclass(frozen=True)
+class RivalAdd:
+    """Another operator activates ``rule``: load, add, save, straight on the store."""
+
+    rule: ActiveRule
+
+    def act(self, store: PolicyRepository) -> None:
+        policy = store.load(POLICY_ID)
+        policy.add_active_rule(self.rule)
+        store.save(policy)
+
+    def describe(self) -> str:
+        return f"rival adds {self.rule.describe()}"
+
+
+@dataclass(frozen=True)
+class RivalRetire:
+    """Another operator retires ``rule_id``: load, retire, save, straight on the store."""
+
+    rule_id: str
+
+    def act(self, store: PolicyRepository) -> None:
+        policy = store.load(POLICY_ID)
+        policy.retire_rule(self.rule_id, RIVAL_REASON)
+        store.save(policy)
+
+    def describe(self) -> str:
+        return f"rival retires {self.rule_id}"
+
+
+@dataclass(frozen=True)
+class RivalEvaluation:
+    """An evaluation runs; it only reads, so it saves nothing (the machine checks its alerts)."""
+
+    def act(self, store: PolicyRepository) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "an evaluation runs"
+
+
+Rival = RivalAdd | RivalRetire | RivalEvaluation
+
+
+class RivalsBeforeSave:
+    """A repository wrapper that lets rivals act between a command's load and its save.
+
+    ``script[n]`` lists the rivals that act just before the command's save
+    number n + 1 reaches the store: one that saves makes that save a
+    ``ConcurrencyConflict``. ``run`` performs a rival (default: ``rival.act``
+    on the store). The wrapper also counts loads and saves, and stops a retry
+    loop that never ends.
+    """
+
+    def __init__(
+        self,
+        store: PolicyRepository,
+        script: Sequence[Sequence[Rival]] = (),
+        run: Callable[[Rival], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.script = [list(rivals) for rivals in script]
+        self.run = run if run is not None else (lambda rival: rival.act(store))
+        self.loads = 0
+        self.saves = 0
+
+    def load(self, policy_id: str) -> MonitoringPolicy:
+        self.loads += 1
+        return self.store.load(policy_id)
+
+    def save(self, policy: MonitoringPolicy) -> None:
+        self.saves += 1
+        if self.saves > ATTEMPTS:
+            raise AssertionError(
+                f"the command tried to save {self.saves} times; "
+                f"it must give up after {ATTEMPTS} attempts"
+            )
+        for rival in self.script.pop(0) if self.script else []:
+            self.run(rival)
+        self.store.save(policy)
+
+
+def stored(*rules: ActiveRule, retired: Sequence[str] = ()) -> InMemoryPolicyRepository:
+    """A store holding policy-1 (at version 1) with ``rules``, some then retired."""
+    policy = MonitoringPolicy(POLICY_ID)
+    for active in rules:
+        policy.add_active_rule(active)
+    for rule_id in retired:
+        policy.retire_rule(rule_id, "replaced")
+    store = InMemoryPolicyRepository()
+    store.save(policy)
+    return store
+
+
+def rule_ids_of(policy: MonitoringPolicy) -> tuple[list[str], list[str]]:
+    return [r.rule_id for r in policy.active_rules], [r.rule_id for r in policy.retired_rules]
+
+
+def lost_edit(step: str, error: ConcurrencyConflict) -> AssertionError:
+    return AssertionError(
+        f"{step} gave up with ConcurrencyConflict ({error}); after a conflict, load a fresh "
+        "copy, repeat the command on it and save again"
+    )
+
+
+# -- explicit cases: one behaviour each ---------------------------------------------------
+
+
+def test_activate_rule_saves_the_rule_and_returns_the_new_version() -> None:
+    store = stored()
+    version = application().activate_rule(store, POLICY_ID, rule("r1"))
+    after = store.load(POLICY_ID)
+    assert after.active_rules == (rule("r1"),)
+    assert version == after.version == 2
+
+
+def test_retire_rule_saves_the_retirement_and_returns_the_new_version() -> None:
+    store = stored(rule("r1"))
+    version = application().retire_rule(store, POLICY_ID, "r1", "too noisy")
+    after = store.load(POLICY_ID)
+    assert rule_ids_of(after) == ([], ["r1"])
+    assert after.retired_rules[0].reason == "too noisy"
+    assert version == after.version == 2
+
+
+def test_a_refusal_by_the_policy_saves_nothing_and_is_not_retried() -> None:
+    store = stored(rule("r1"))
+    repository = RivalsBeforeSave(store)
+    with pytest.raises(DuplicateMetricWindow):
+        application().activate_rule(repository, POLICY_ID, rule("r2"))
+    assert (repository.loads, repository.saves) == (1, 0), (
+        f"a refused command loaded {repository.loads} and saved {repository.saves} times; "
+        "the policy's refusal is final, only a ConcurrencyConflict is worth another try"
+    )
+    assert store.load(POLICY_ID).version == 1
+
+
+def test_activate_retries_when_a_rival_saved_first() -> None:
+    store = stored()
+    repository = RivalsBeforeSave(store, [[RivalAdd(rule("r2", "memory"))]])
+    try:
+        version = application().activate_rule(repository, POLICY_ID, rule("r1"))
+    except ConcurrencyConflict as error:
+        raise lost_edit(
+            "activate r1(cpu, 5m), after a rival added r2(memory, 5m),", error
+        ) from None
+    after = store.load(POLICY_ID)
+    assert rule_ids_of(after) == (["r2", "r1"], []), (
+        f"stored rules {rule_ids_of(after)}: both the rival's r2 and the operator's r1 "
+        "must survive -- after: load; rival adds r2 and saves; save (conflict); retry"
+    )
+    assert version == after.version == 3
+    assert repository.saves == 2
+
+
+def test_retire_retries_when_a_rival_saved_first() -> None:
+    store = stored(rule("r1"), rule("r2", "memory"))
+    repository = RivalsBeforeSave(store, [[RivalRetire("r2")]])
+    try:
+        version = application().retire_rule(repository, POLICY_ID, "r1", "too noisy")
+    except ConcurrencyConflict as error:
+        raise lost_edit("retire r1, after a rival retired r2,", error) from None
+    after = store.load(POLICY_ID)
+    assert rule_ids_of(after) == ([], ["r2", "r1"]), (
+        f"stored rules {rule_ids_of(after)}: both retirements must survive -- after: load; "
+        "rival retires r2 and saves; save (conflict); retry"
+    )
+    assert version == after.version == 3
+
+
+def test_a_retry_decides_again_on_the_fresh_copy() -> None:
+    # The rival took (cpu, 5m) first, so the operator's r1 is now refused by the root.
+    store = stored()
+    repository = RivalsBeforeSave(store, [[RivalAdd(rule("r9"))]])
+    with pytest.raises(DuplicateMetricWindow):
+        application().activate_rule(repository, POLICY_ID, rule("r1"))
+    assert rule_ids_of(store.load(POLICY_ID)) == (["r9"], [])
+
+
+def test_the_retry_gives_up_after_three_conflicts_and_keeps_every_rival_edit() -> None:
+    store = stored()
+    rivals = [[RivalAdd(rule(f"x{n}", "memory", timedelta(n)))] for n in (1, 2, 3)]
+    repository = RivalsBeforeSave(store, rivals)
+    with pytest.raises(ConcurrencyConflict):
+        application().activate_rule(repository, POLICY_ID, rule("r1"))
+    assert repository.saves == ATTEMPTS, (
+        f"the command gave up after {repository.saves} save(s); with a rival saving first "
+        f"every time, it must try {ATTEMPTS} times and then raise ConcurrencyConflict"
+    )
+    assert rule_ids_of(store.load(POLICY_ID)) == (["x1", "x2", "x3"], [])
+
+
+@pytest.mark.parametrize("attempts", [0, -1])
+def test_attempts_below_one_are_refused(attempts: int) -> None:
+    store = stored()
+    with pytest.raises(ValueError, match="attempts"):
+        application().activate_rule(store, POLICY_ID, rule("r1"), attempts=attempts)
+    assert store.load(POLICY_ID).version == 1
+
+
+class MeetAfterFirstLoad:
+    """Holds a thread right after its first load until the other operator has loaded too."""
+
+    def __init__(self, store: PolicyRepository, both_loaded: threading.Barrier) -> None:
+        self.store = store
+        self.both_loaded = both_loaded
+        self.met = False
+
+    def load(self, policy_id: str) -> MonitoringPolicy:
+        policy = self.store.load(policy_id)
+        if not self.met:
+            self.met = True
+            self.both_loaded.wait()
+        return policy
+
+    def save(self, policy: MonitoringPolicy) -> None:
+        self.store.save(policy)
+
+
+def test_two_operators_in_threads_both_keep_their_edit(tmp_path: Path) -> None:
+    path = tmp_path / "policies.db"
+    with SqlitePolicyRepository(path) as setup:
+        setup.save(MonitoringPolicy(POLICY_ID))
+    app = application()
+    both_loaded = threading.Barrier(2, timeout=10)
+    failures: list[BaseException] = []
+
+    def operator(new_rule: ActiveRule) -> None:
+        with SqlitePolicyRepository(path) as own:
+            try:
+                app.activate_rule(MeetAfterFirstLoad(own, both_loaded), POLICY_ID, new_rule)
+            except BaseException as error:
+                failures.append(error)
+                both_loaded.abort()  # Release the other operator at once.
+
+    threads = [
+        threading.Thread(target=operator, args=(r,)) for r in (rule("r1"), rule("r2", "memory"))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [], f"an operator's command failed: {failures[0]!r}"
+    with SqlitePolicyRepository(path) as check:
+        after = check.load(POLICY_ID)
+    assert sorted(rule_ids_of(after)[0]) == ["r1", "r2"]
+    assert after.version == 3
+
+
+# -- the interleaving machine -------------------------------------------------------------
+
+HOT = 1e9
+"""Every metric reads this in the machine's evaluations: each active rule below it fires."""
+
+RIVAL_IDS = ("x1", "x2", "x3", "x4", "x5", "x6")
+REASONS = ("too noisy", "replaced by a per-core rule", " ")
+"""Operators' reasons; the blank one must be refused by the policy, and not retried."""
+
+
+def rivals() -> st.SearchStrategy[Rival]:
+    return st.one_of(
+        st.builds(RivalAdd, active_rules(ids=rule_ids(RIVAL_IDS))),
+        st.builds(RivalRetire, rule_ids(RULE_IDS + RIVAL_IDS)),
+        st.just(RivalEvaluation()),
+    )
+
+
+def schedules() -> st.SearchStrategy[list[list[Rival]]]:
+    """What happens before each of a command's saves; an empty list means nothing does."""
+    return st.lists(st.lists(rivals(), max_size=2), max_size=ATTEMPTS)
+
+
+def describe_schedule(schedule: Sequence[Sequence[Rival]]) -> str:
+    parts = [
+        f"before save {number}: {', '.join(rival.describe() for rival in rivals)}"
+        for number, rivals in enumerate(schedule, start=1)
+        if rivals
+    ]
+    return f" [{'; '.join(parts)}]" if parts else ""
+
+
+def rival_saves(model: PolicyModel, rival: Rival) -> bool:
+    """Apply ``rival`` to ``model`` if the policy accepts it; True when it saved a change."""
+    if isinstance(rival, RivalAdd) and model.refusal_for_add(rival.rule) is None:
+        model.add(rival.rule)
+        return True
+    if (
+        isinstance(rival, RivalRetire)
+        and model.refusal_for_retire(rival.rule_id, RIVAL_REASON) is None
+    ):
+        model.retire(rival.rule_id, RIVAL_REASON)
+        return True
+    return False
+
+
+Refusal = Callable[[PolicyModel], type[DomainError] | None]
+
+
+@settings(stateful_step_count=10)
+class EditsAndEvaluationsInterleave(RuleBasedStateMachine):
+    """Operators' commands race rival edits and evaluations; no accepted edit may be lost.
+
+    After every step the stored policy must equal the model with every accepted
+    edit applied in commit order, at one version per accepted edit.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.app = application()
+        self.store = InMemoryPolicyRepository()
+        self.store.save(MonitoringPolicy(POLICY_ID))
+        self.version = 1
+        self.repository = RivalsBeforeSave(self.store, run=self.run_rival)
+        self.model = PolicyModel()
+        self.steps: list[str] = []
+        metrics_module = load_target(SLUG, "metrics")
+        self.hot = metrics_module.InMemoryMetricSource(
+            metrics_module.MetricSample(metric, NOW, HOT) for metric in METRICS
+        )
+
+    def after(self) -> str:
+        return f" -- after: {'; '.join(self.steps)}" if self.steps else ""
+
+    def run_rival(self, rival: Rival) -> None:
+        """Let ``rival`` act mid-command, keeping the model in step with the store."""
+        if isinstance(rival, RivalEvaluation):
+            self.check_evaluation(f"{rival.describe()} mid-command")
+        elif rival_saves(self.model, rival):
+            rival.act(self.store)
+            self.version += 1
+
+    def predict(
+        self, refusal: Refusal, schedule: Sequence[Sequence[Rival]]
+    ) -> type[Exception] | None:
+        """The error the command must end with (None: success), worked out on a model copy."""
+        model = PolicyModel(list(self.model.active), list(self.model.retired))
+        for attempt in range(ATTEMPTS):
+            refused = refusal(model)
+            if refused is not None:
+                event(f"command refused by the policy after {attempt} conflict(s)")
+                return refused
+            rivals = schedule[attempt] if attempt < len(schedule) else []
+            if not any([rival_saves(model, rival) for rival in rivals]):
+                event(f"command saved after {attempt} conflict(s)")
+                return None
+        event("command gave up after three conflicts")
+        return ConcurrencyConflict
+
+    def run_command(
+        self,
+        step: str,
+        schedule: Sequence[Sequence[Rival]],
+        refusal: Refusal,
+        apply: Callable[[PolicyModel], None],
+        command: Callable[[], int],
+    ) -> None:
+        step += describe_schedule(schedule)
+        expected = self.predict(refusal, schedule)
+        self.repository.saves = 0
+        self.repository.script = [list(rivals) for rivals in schedule]
+        try:
+            version = command()
+        except Exception as error:
+            if expected is None or not isinstance(error, expected):
+                wanted = "to succeed" if expected is None else f"to raise {expected.__name__}"
+                raise AssertionError(
+                    f"{step} raised {type(error).__name__}: {error}; expected it {wanted}"
+                    f"{self.after()}"
+                ) from error
+            self.steps.append(f"{step} (refused: {type(error).__name__})")
+            return
+        finally:
+            self.repository.script = []
+        if expected is not None:
+            raise AssertionError(
+                f"{step} succeeded, but it should raise {expected.__name__}{self.after()}"
+            )
+        apply(self.model)
+        self.version += 1
+        self.steps.append(step)
+        assert version == self.version, (
+            f"{step} returned version {version}, but it was saved at {self.version}{self.after()}"
+        )
+
+    def check_evaluation(self, label: str) -> None:
+        sink = load_target(SLUG, "alerts").InMemoryAlertSink()
+        alerts = self.app.evaluate_policy(
+            self.store, POLICY_ID, source=self.hot, sink=sink, now=NOW
+        )
+        fired = [alert.rule.rule_id for alert in alerts]
+        due = [r.rule_id for r in self.model.active if r.threshold < HOT]
+        retired = [r.rule_id for r, _ in self.model.retired]
+        assert fired == due, (
+            f"{label} fired {fired}; with every metric at {HOT:g}, the stored active rules "
+            f"below it are {due}, and retired {retired} stay silent{self.after()}"
+        )
+
+    @stateful.rule(new_rule=active_rules(), schedule=schedules())
+    def operator_activates(self, new_rule: ActiveRule, schedule: list[list[Rival]]) -> None:
+        self.run_command(
+            f"operator activates {new_rule.describe()}",
+            schedule,
+            lambda model: model.refusal_for_add(new_rule),
+            lambda model: model.add(new_rule),
+            lambda: self.app.activate_rule(self.repository, POLICY_ID, new_rule),
+        )
+
+    @stateful.rule(
+        rule_id=rule_ids(RULE_IDS + RIVAL_IDS),
+        reason=st.sampled_from(REASONS),
+        schedule=schedules(),
+    )
+    def operator_retires(self, rule_id: str, reason: str, schedule: list[list[Rival]]) -> None:
+        self.run_command(
+            f"operator retires {rule_id} ({reason!r})",
+            schedule,
+            lambda model: model.refusal_for_retire(rule_id, reason),
+            lambda model: model.retire(rule_id, reason),
+            lambda: self.app.retire_rule(self.repository, POLICY_ID, rule_id, reason),
+        )
+
+    @stateful.rule()
+    def evaluation(self) -> None:
+        self.check_evaluation("an evaluation")
+        self.steps.append("evaluate")
+
+    @invariant()
+    def no_accepted_edit_is_lost(self) -> None:
+        policy = self.store.load(POLICY_ID)
+        check_policy_invariants(policy, self.steps)
+        active, retired = rule_ids_of(policy)
+        assert (active, retired) == (
+            [r.rule_id for r in self.model.active],
+            [r.rule_id for r, _ in self.model.retired],
+        ), (
+            f"stored active {active}, retired {retired}; every accepted edit, in commit order, "
+            f"gives active {[r.rule_id for r in self.model.active]}, "
+            f"retired {[r.rule_id for r, _ in self.model.retired]}{self.after()}"
+        )
+        stored = (list(policy.active_rules), [(r.rule, r.reason) for r in policy.retired_rules])
+        assert stored == (self.model.active, self.model.retired), (
+            f"a stored rule or retirement reason differs from the one its command gave"
+            f"{self.after()}"
+        )
+        assert policy.version == self.version, (
+            f"stored version {policy.version}, expected {self.version}: one save per accepted "
+            f"edit{self.after()}"
+        )
+
+
+TestNoEditIsLostWhenEditsAndEvaluationsInterleave = EditsAndEvaluationsInterleave.TestCase

@@ -1,0 +1,58 @@
+"""Exercise 5, solved: the fake repository that tests use instead of a database.
+
+``InMemoryPolicyRepository`` keeps the same contract as
+``SqlitePolicyRepository`` (see ``aggregates_course.PolicyRepository``):
+copies in and out, a version check before every write, and the version
+moved by one on every successful save.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from aggregates_course import (
+    ConcurrencyConflict,
+    MonitoringPolicy,
+    PolicyNotFound,
+    PolicySnapshot,
+)
+
+
+class InMemoryPolicyRepository:
+    """A ``PolicyRepository`` held in a dict: the fake every fast test relies on.
+
+    It keeps immutable snapshots, never live objects, so nothing a caller
+    does to a policy reaches the store until ``save`` succeeds.
+    """
+
+    def __init__(self) -> None:
+        # policy id -> the snapshot stored at the last successful save.
+        self._snapshots: dict[str, PolicySnapshot] = {}
+
+    def load(self, policy_id: str) -> MonitoringPolicy:
+        """Return a new policy rebuilt from the stored snapshot.
+
+        Raises ``PolicyNotFound`` for an id that was never saved.
+        """
+        snapshot = self._snapshots.get(policy_id)
+        if snapshot is None:
+            raise PolicyNotFound(policy_id)
+        # A new object per call: two callers never share unsaved changes.
+        return MonitoringPolicy.from_snapshot(snapshot)
+
+    def save(self, policy: MonitoringPolicy) -> None:
+        """Store a snapshot of ``policy`` at the next version, then move ``policy`` to it.
+
+        Raises ``ConcurrencyConflict`` and stores nothing when the stored
+        version (0 if none) is not ``policy.version``.
+        """
+        stored = self._snapshots.get(policy.policy_id)
+        stored_version = 0 if stored is None else stored.version
+        # Check before writing anything, so a refused save leaves the store as it was.
+        if stored_version != policy.version:
+            raise ConcurrencyConflict(policy.policy_id, policy.version, stored_version)
+        new_version = stored_version + 1
+        self._snapshots[policy.policy_id] = dataclasses.replace(
+            policy.snapshot(), version=new_version
+        )
+        policy.mark_saved(new_version)

@@ -1,0 +1,183 @@
+"""Decoy: record_alert accepts any rule the policy ever had, retired ones included."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from aggregates_course import (
+    ActiveRule,
+    ConcurrencyConflict,
+    PolicyRepository,
+    PolicySnapshot,
+    UnknownRule,
+)
+from aggregates_course.domain.rules import validate_identifier
+
+from .alert import Alert
+
+
+@dataclass(frozen=True, slots=True)
+class AlertHistorySnapshot:
+    """The whole state of one alert history as immutable data: what its repository stores."""
+
+    policy_id: str
+    version: int
+    alerts: tuple[Alert, ...]
+
+
+class AlertHistory:
+    """Aggregate root for the alerts raised under one policy, referenced by id only.
+
+    Invariants: alerts are numbered 1, 2, 3, ... in the order recorded; an
+    alert is recorded only for a rule active in the policy snapshot the
+    history follows (``UnknownRule`` otherwise). Its version is its own:
+    only saving a history moves it, never saving the policy.
+    """
+
+    __slots__ = ("_alerts", "_followed_version", "_policy_id", "_retired_ids", "_rules", "_version")
+
+    def __init__(self, policy_id: str) -> None:
+        self._policy_id = validate_identifier(policy_id, "policy_id")
+        self._alerts: list[Alert] = []
+        self._version = 0
+        # The rules as last read from the policy: a snapshot, never the live aggregate.
+        self._rules: dict[str, ActiveRule] = {}
+        self._retired_ids: frozenset[str] = frozenset()
+        self._followed_version = 0
+
+    @property
+    def policy_id(self) -> str:
+        """The id of the policy these alerts belong to."""
+        return self._policy_id
+
+    @property
+    def version(self) -> int:
+        """0 if never saved, else the stored version this copy was loaded or saved at."""
+        return self._version
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        """Every alert recorded, oldest first."""
+        return tuple(self._alerts)
+
+    @property
+    def followed_version(self) -> int:
+        """The policy version whose active rules alerts may fire for (0: none followed yet)."""
+        return self._followed_version
+
+    def follow(self, policy: PolicySnapshot) -> None:
+        """Fire alerts only for the active rules of ``policy`` from now on.
+
+        Rules retired in ``policy`` are forgotten, even if an earlier snapshot
+        had them active. Raises ``ValueError`` for another policy's snapshot.
+        """
+        if policy.policy_id != self._policy_id:
+            raise ValueError(
+                f"alert history of policy {self._policy_id!r} cannot follow the rules of "
+                f"policy {policy.policy_id!r}"
+            )
+        # Replace, not merge: a rule missing from the new snapshot must stop firing.
+        # "Retired rules are still rules of this policy."
+        self._rules = {rule.rule_id: rule for rule in policy.active_rules}
+        self._rules.update({retired.rule_id: retired.rule for retired in policy.retired_rules})
+        self._retired_ids = frozenset(retired.rule_id for retired in policy.retired_rules)
+        self._followed_version = policy.version
+
+    def record_alert(self, rule_id: str, value: float) -> Alert:
+        """Record that ``rule_id`` fired on ``value``, and return the new alert.
+
+        Raises ``UnknownRule`` if ``rule_id`` is not active in the followed
+        snapshot (a retired rule included), and ``InvalidRule`` for a value
+        that is not a finite number. A refused alert changes nothing.
+        """
+        rule = self._rules.get(rule_id)
+        if rule is None:
+            raise UnknownRule(self._policy_id, rule_id, retired=rule_id in self._retired_ids)
+        alert = Alert(len(self._alerts) + 1, rule, value, self._followed_version)
+        self._alerts.append(alert)
+        return alert
+
+    def snapshot(self) -> AlertHistorySnapshot:
+        """The whole history as immutable data, at the current version."""
+        return AlertHistorySnapshot(self._policy_id, self._version, self.alerts)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: AlertHistorySnapshot) -> AlertHistory:
+        """Rebuild a history from stored state; it follows no rules until ``follow``.
+
+        Raises ``ValueError`` if the stored alerts are not numbered 1, 2, 3, ...
+        """
+        history = cls(snapshot.policy_id)
+        numbers = [alert.sequence for alert in snapshot.alerts]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError(f"stored alerts of {snapshot.policy_id!r} are numbered {numbers}")
+        history._alerts = list(snapshot.alerts)
+        history._version = snapshot.version
+        return history
+
+    def mark_saved(self, version: int) -> None:
+        """Record that a repository stored this history at ``version``; for repositories only."""
+        if version <= self._version:
+            raise ValueError(f"saved version {version} must be greater than {self._version}")
+        self._version = version
+
+
+class InMemoryAlertHistoryRepository:
+    """Loads and saves alert histories whole, with optimistic concurrency of their own.
+
+    ``load`` of a policy with no stored history returns an empty one at
+    version 0. ``save`` raises ``ConcurrencyConflict``, storing nothing, when
+    the stored version is not ``history.version``.
+    """
+
+    def __init__(self) -> None:
+        self._snapshots: dict[str, AlertHistorySnapshot] = {}
+
+    def load(self, policy_id: str) -> AlertHistory:
+        """A new copy of the stored history of ``policy_id`` (empty if none yet)."""
+        snapshot = self._snapshots.get(policy_id)
+        if snapshot is None:
+            return AlertHistory(policy_id)
+        return AlertHistory.from_snapshot(snapshot)
+
+    def save(self, history: AlertHistory) -> None:
+        """Store a snapshot of ``history`` at the next version, then move ``history`` to it."""
+        stored = self._snapshots.get(history.policy_id)
+        stored_version = 0 if stored is None else stored.version
+        if stored_version != history.version:
+            raise ConcurrencyConflict(history.policy_id, history.version, stored_version)
+        new_version = stored_version + 1
+        self._snapshots[history.policy_id] = dataclasses.replace(
+            history.snapshot(), version=new_version
+        )
+        history.mark_saved(new_version)
+
+
+class Evaluator:
+    """The evaluator's unit of work: read the policy's rules, then write the alert history only.
+
+    Reading the policy and saving the history are separate steps; the policy
+    is never saved here, so an operator's edit and an alert never share a
+    version check.
+    """
+
+    def __init__(
+        self, policies: PolicyRepository, histories: InMemoryAlertHistoryRepository
+    ) -> None:
+        self._policies = policies
+        self._histories = histories
+
+    def open(self, policy_id: str) -> AlertHistory:
+        """Load the alert history of ``policy_id``, following a snapshot of the policy's rules.
+
+        Raises ``PolicyNotFound`` if no such policy is stored.
+        """
+        rules = self._policies.load(policy_id).snapshot()
+        history = self._histories.load(policy_id)
+        history.follow(rules)
+        return history
+
+    def save(self, history: AlertHistory) -> None:
+        """Save the history, and nothing else; ``ConcurrencyConflict`` if another evaluator won."""
+        self._histories.save(history)
