@@ -9,29 +9,11 @@ from pathlib import Path
 import pytest
 
 from aggregates_course.course.catalog import load_catalog
+from aggregates_course.course.decoys import discover_decoys
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(COURSE_ROOT)
-DECOY_ROOT = COURSE_ROOT / "tests" / "decoys"
-
-
-@dataclass(frozen=True)
-class Decoy:
-    """A plausible wrong answer: ``tests/decoys/<name>/<exercise slug>/<learner file>``."""
-
-    name: str
-    exercise: str
-    folder: Path
-
-
-def discover_decoys() -> list[Decoy]:
-    """Every decoy folder under ``tests/decoys``, in name order."""
-    decoys = []
-    for folder in sorted(DECOY_ROOT.iterdir()) if DECOY_ROOT.is_dir() else []:
-        if folder.is_dir() and not folder.name.startswith(("_", ".")):
-            (exercise,) = [child.name for child in folder.iterdir() if child.is_dir()]
-            decoys.append(Decoy(folder.name, exercise, folder))
-    return decoys
+DECOYS = discover_decoys(COURSE_ROOT)
 
 
 @dataclass(frozen=True)
@@ -52,9 +34,16 @@ class GateRun:
         return sum(self.failed.values())
 
 
-def run_exercise(pytester: pytest.Pytester, slug: str, target: str | Path) -> GateRun:
-    """Run ``exercises/<slug>`` against ``target`` in this process; count outcomes per module."""
+def run_exercise(
+    pytester: pytest.Pytester, slug: str, target: str | Path, *, first_failure_only: bool = False
+) -> GateRun:
+    """Run ``exercises/<slug>`` against ``target`` in this process; count outcomes per module.
+
+    ``first_failure_only`` stops at the first failing test, for runs that only
+    need to prove that something fails.
+    """
     recorder = pytester.inline_run(
+        *(["--exitfirst"] if first_failure_only else []),
         str(COURSE_ROOT / "exercises" / slug),
         f"--target={target}",
         f"--rootdir={COURSE_ROOT}",

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from aggregates_course.course.decoys import Decoy
 from tests.course_gate import (
     CATALOG,
     COURSE_ROOT,
-    Decoy,
-    discover_decoys,
+    DECOYS,
     exercise_test_modules,
     run_exercise,
 )
 
 SLUGS = [exercise.slug for exercise in CATALOG]
-DECOYS = discover_decoys()
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -35,8 +36,9 @@ def test_untouched_stub_fails_in_every_module_without_errors(
 
 
 @pytest.mark.parametrize("decoy", DECOYS, ids=[decoy.name for decoy in DECOYS])
-def test_decoy_is_caught(pytester: pytest.Pytester, decoy: Decoy) -> None:
-    run = run_exercise(pytester, decoy.exercise, decoy.folder)
+def test_decoy_is_caught(pytester: pytest.Pytester, decoy: Decoy, tmp_path: Path) -> None:
+    folder = decoy.materialize(COURSE_ROOT, tmp_path / decoy.name)
+    run = run_exercise(pytester, decoy.exercise, folder, first_failure_only=True)
     assert run.errors == []
     assert run.total_failed >= 1, f"decoy {decoy.name} passed every test of {decoy.exercise}"
 
