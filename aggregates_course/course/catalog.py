@@ -6,6 +6,8 @@ other file repeats its facts.
 
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,3 +89,42 @@ def load_catalog(root: Path | None = None) -> tuple[Exercise, ...]:
         except KeyError as missing:
             raise CatalogError(f"{path}: exercise {index + 1} lacks {missing}") from None
     return tuple(exercises)
+
+
+class UnknownExercise(CatalogError):
+    """A name that matches no exercise; the message suggests the closest slugs."""
+
+    def __init__(self, name: str, suggestions: list[str], slugs: list[str]) -> None:
+        self.name = name
+        self.suggestions = suggestions
+        hint = (
+            f"did you mean {' or '.join(suggestions)}?"
+            if suggestions
+            else f"the exercises are: {', '.join(slugs)}"
+        )
+        super().__init__(f"no exercise called {name!r}; {hint}")
+
+
+def find_exercise(catalog: tuple[Exercise, ...], name: str) -> Exercise:
+    """The exercise ``name`` refers to: its slug, its number ("1", "ex1") or prefix ("ex01").
+
+    Raises :class:`UnknownExercise`, with the closest slugs as suggestions,
+    when nothing matches; an ambiguous prefix is unknown too.
+    """
+    wanted = name.strip().rstrip("/\\").lower()
+    # Accept a path such as exercises/ex01_aggregate_root, which shells complete for you.
+    wanted = wanted.replace("\\", "/").rsplit("/", 1)[-1]
+    for exercise in catalog:
+        if exercise.slug.lower() == wanted:
+            return exercise
+    number = re.fullmatch(r"(?:ex)?0*(\d+)", wanted)
+    if number and 1 <= int(number.group(1)) <= len(catalog):
+        return catalog[int(number.group(1)) - 1]
+    prefixed = [e for e in catalog if wanted and e.slug.lower().startswith(wanted + "_")]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    slugs = [exercise.slug for exercise in catalog]
+    close = difflib.get_close_matches(wanted, slugs, n=2, cutoff=0.5)
+    if not close:
+        close = [slug for slug in slugs if wanted and wanted in slug][:2]
+    raise UnknownExercise(name, close, slugs)

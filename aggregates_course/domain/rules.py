@@ -148,7 +148,7 @@ class RetiredRule:
             raise InvalidRule("reason", f"must be a string, not {type(self.reason).__name__}")
         if not self.reason.strip():
             raise InvalidRule("reason", "must not be blank")
-        # Newlines and quotes are fine in a reason; lone surrogates are not: no store can encode them.
+        # Newlines and quotes are fine in a reason; lone surrogates are not: no store encodes them.
         if any(unicodedata.category(char) == "Cs" for char in self.reason):
             raise InvalidRule("reason", "contains a lone surrogate, which cannot be stored")
 

@@ -1,0 +1,242 @@
+"""The course's own record of its exercises as shipped: a hash manifest and pristine stubs.
+
+One mechanism serves two commands. ``<course>/.course/manifest.json`` holds
+the SHA-256 of every file in every exercise folder, and
+``<course>/.course/pristine/<slug>/<file>.pristine`` holds a copy of each
+file a learner edits. ``reset`` restores a stub from that copy (after checking it
+against the manifest), and ``doctor`` compares the tests and READMEs in
+``exercises/`` with the manifest to spot edited test files. Neither needs git
+or a network.
+
+Invariant: the snapshot describes ``exercises/`` as the maintainers committed
+it. Maintainers regenerate it after changing an exercise with::
+
+    uv run python -m aggregates_course.course.pristine
+
+and ``tests/test_cli_pristine.py`` fails while it is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aggregates_course.course.catalog import Exercise, load_catalog
+
+SNAPSHOT_FOLDER = ".course"
+MANIFEST_NAME = "manifest.json"
+MANIFEST_VERSION = 1
+REGENERATE = "uv run python -m aggregates_course.course.pristine"
+PRISTINE_SUFFIX = ".pristine"
+
+
+class PristineError(Exception):
+    """The snapshot is missing, lacks an exercise, or a stored copy fails its hash."""
+
+
+def exercise_files(folder: Path) -> dict[str, Path]:
+    """Every file of an exercise folder that belongs to the course, by POSIX relative path.
+
+    Byte-code caches and hidden files are the interpreter's and the editor's,
+    not the course's, so they never count as a change.
+    """
+    if not folder.is_dir():
+        return {}
+    files: dict[str, Path] = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if not path.is_file() or any(
+            part == "__pycache__" or part.startswith(".") for part in relative.parts
+        ):
+            continue
+        if path.suffix in (".pyc", ".pyo") or path.name.endswith("~"):
+            continue
+        files[relative.as_posix()] = path
+    return files
+
+
+def digest(content: bytes) -> str:
+    """SHA-256 of ``content`` with CRLF read as LF, so a Windows checkout hashes the same."""
+    return hashlib.sha256(content.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def snapshot_folder(course_root: Path) -> Path:
+    """``<course>/.course``: the manifest and the pristine copies."""
+    return course_root / SNAPSHOT_FOLDER
+
+
+def pristine_path(course_root: Path, slug: str, name: str) -> Path:
+    """``.course/pristine/<slug>/<name>.pristine``.
+
+    The suffix keeps linters, formatters, type checkers and pytest away from
+    the copies: a tool that rewrote one would break its hash, and ``reset``
+    would then (rightly) refuse to use it.
+    """
+    return snapshot_folder(course_root) / "pristine" / slug / f"{name}{PRISTINE_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """File hashes per exercise, as shipped: ``hashes[slug][relative path] = sha256``."""
+
+    course_root: Path
+    hashes: dict[str, dict[str, str]]
+
+    def pristine_path(self, exercise: Exercise, name: str) -> Path:
+        """Where the shipped copy of learner file ``name`` is kept."""
+        return pristine_path(self.course_root, exercise.slug, name)
+
+    def pristine_bytes(self, exercise: Exercise, name: str) -> bytes:
+        """The shipped content of learner file ``name``, checked against its recorded hash."""
+        expected = self.hashes.get(exercise.slug, {}).get(name)
+        if expected is None:
+            raise PristineError(
+                f"the course snapshot has no copy of {exercise.slug}/{name}; "
+                "this exercise may not be available yet"
+            )
+        path = self.pristine_path(exercise, name)
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            raise PristineError(f"cannot read the pristine copy {path}: {error}") from error
+        if digest(content) != expected:
+            raise PristineError(f"the pristine copy {path} does not match the course manifest")
+        return content
+
+    def drift(self, exercise: Exercise) -> list[tuple[str, str]]:
+        """Course files of ``exercise`` (not the learner's) that differ from the manifest.
+
+        Returns ``(relative path, "edited" | "missing")`` pairs, in path order.
+        """
+        shipped = self.hashes.get(exercise.slug, {})
+        present = exercise_files(exercise.folder)
+        changes: list[tuple[str, str]] = []
+        for name, expected in sorted(shipped.items()):
+            if name in exercise.files:
+                continue
+            path = present.get(name)
+            if path is None:
+                changes.append((name, "missing"))
+            elif digest(path.read_bytes()) != expected:
+                changes.append((name, "edited"))
+        return changes
+
+
+def load_manifest(course_root: Path) -> Manifest:
+    """Read ``.course/manifest.json``; raises PristineError if it is missing or malformed."""
+    path = snapshot_folder(course_root) / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise PristineError(f"cannot read the course manifest {path}: {error}") from error
+    exercises = data.get("exercises") if isinstance(data, dict) else None
+    if not isinstance(exercises, dict) or data.get("version") != MANIFEST_VERSION:
+        raise PristineError(f"{path} is not a version-{MANIFEST_VERSION} course manifest")
+    hashes = {
+        str(slug): {str(name): str(value) for name, value in files.items()}
+        for slug, files in exercises.items()
+        if isinstance(files, dict)
+    }
+    return Manifest(course_root, hashes)
+
+
+def build_manifest(course_root: Path, catalog: Sequence[Exercise]) -> dict[str, dict[str, str]]:
+    """Hashes of the exercise folders as they are now (exercises without a folder are left out)."""
+    return {
+        exercise.slug: {
+            name: digest(path.read_bytes())
+            for name, path in exercise_files(exercise.folder).items()
+        }
+        for exercise in catalog
+        if exercise.folder.is_dir()
+    }
+
+
+def write_snapshot(course_root: Path, catalog: Sequence[Exercise]) -> Manifest:
+    """Record ``exercises/`` as it is now: the manifest plus a copy of every learner file.
+
+    A maintainer's step, run after changing an exercise; learners never need it.
+    """
+    folder = snapshot_folder(course_root)
+    hashes = build_manifest(course_root, catalog)
+    staging = Path(tempfile.mkdtemp(prefix=".pristine-", dir=folder if folder.is_dir() else None))
+    try:
+        for exercise in catalog:
+            for name in exercise.files:
+                source = exercise.folder / name
+                if source.is_file():
+                    target = staging / exercise.slug / f"{name}{PRISTINE_SUFFIX}"
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source, target)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(folder / "pristine", ignore_errors=True)
+        shutil.move(str(staging), str(folder / "pristine"))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    document = {
+        "version": MANIFEST_VERSION,
+        "regenerate_with": REGENERATE,
+        "exercises": hashes,
+    }
+    temporary = folder / f"{MANIFEST_NAME}.tmp"
+    temporary.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, folder / MANIFEST_NAME)
+    return Manifest(course_root, hashes)
+
+
+def stale_entries(course_root: Path, catalog: Sequence[Exercise]) -> list[str]:
+    """How the stored snapshot differs from ``exercises/`` now; empty when it is current."""
+    try:
+        manifest = load_manifest(course_root)
+    except PristineError as error:
+        return [str(error)]
+    current = build_manifest(course_root, catalog)
+    problems: list[str] = []
+    for slug in sorted(set(current) | set(manifest.hashes)):
+        now, stored = current.get(slug, {}), manifest.hashes.get(slug, {})
+        for name in sorted(set(now) | set(stored)):
+            if now.get(name) != stored.get(name):
+                problems.append(f"{slug}/{name}: manifest differs from exercises/")
+    for exercise in catalog:
+        for name in exercise.files:
+            if name in current.get(exercise.slug, {}):
+                try:
+                    manifest.pristine_bytes(exercise, name)
+                except PristineError as error:
+                    problems.append(str(error))
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Maintainers: rewrite the snapshot from ``exercises/``, or ``--check`` that it is current."""
+    parser = argparse.ArgumentParser(
+        prog="python -m aggregates_course.course.pristine",
+        description="Record exercises/ as shipped: .course/manifest.json and .course/pristine/.",
+        epilog=f"example: {REGENERATE}",
+    )
+    parser.add_argument("--check", action="store_true", help="only report whether it is stale")
+    parser.add_argument("--root", type=Path, default=None, help="course root (default: here)")
+    args = parser.parse_args(argv)
+    catalog = load_catalog(args.root)
+    root = catalog[0].root if catalog else (args.root or Path.cwd())
+    if args.check:
+        problems = stale_entries(root, catalog)
+        for problem in problems:
+            print(problem)
+        print("snapshot is current" if not problems else f"stale; run: {REGENERATE}")
+        return 1 if problems else 0
+    manifest = write_snapshot(root, catalog)
+    count = sum(len(files) for files in manifest.hashes.values())
+    print(f"recorded {count} files of {len(manifest.hashes)} exercises in {snapshot_folder(root)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""A pytest plugin that records each test's outcome as JSON, for the course CLI.
+
+The CLI loads it with ``-p aggregates_course.course.pytest_results`` and names
+the output file in the ``AGGREGATES_COURSE_REPORT`` environment variable. It is
+the only module of the package that imports pytest, and it only runs inside
+the pytest subprocess the CLI starts. The document it writes::
+
+    {"tests": [TEST, ...], "collected": int, "collection_errors": [FAILURE, ...]}
+
+    TEST    = {"id": str, "file": str, "line": int, "status": "passed" | "failed"
+               | "error" | "skipped", "message": str | null, "steps": str | null,
+               "duration": float, "failure": FAILURE | null}
+    FAILURE = {"exception": str, "message": str, "steps": str | null,
+               "frames": [[file, line, function], ...],
+               "syntax": {"file": str, "line": int, "offset": int | null,
+                          "text": str | null} | null}
+
+Tests appear in collection order, which is test-file order; tests that did
+not run (pytest stopped at the first failure) are left out, and
+``collected`` says how many there were. ``steps`` is the
+Hypothesis falsifying example (the notes Hypothesis attaches to the error),
+so the CLI can show the minimal program that breaks an invariant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPORT_ENV = "AGGREGATES_COURSE_REPORT"
+
+_order: list[str] = []
+_locations: dict[str, tuple[str, int]] = {}
+_outcomes: dict[str, dict[str, Any]] = {}
+_failures: dict[str, dict[str, Any]] = {}
+_collection_errors: list[dict[str, Any]] = []
+
+
+def describe_failure(error: BaseException) -> dict[str, Any]:
+    """The parts of a failure a learner needs: type, message, Hypothesis steps, frames.
+
+    An exception group (Hypothesis found several distinct failures) is
+    described by its first member, which is the one a learner fixes first.
+    """
+    extra = 0
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        extra += len(error.exceptions) - 1
+        error = error.exceptions[0]
+    notes = [str(note) for note in getattr(error, "__notes__", ())]
+    if isinstance(error, AssertionError):
+        message = str(error) or "an assertion failed"
+    else:
+        message = f"{type(error).__name__}: {error}".rstrip(": ")
+    if extra:
+        notes.append(f"(and {extra} other distinct failure(s) after this one is fixed)")
+    frames = [
+        [frame.filename, frame.lineno or 0, frame.name]
+        for frame in traceback.extract_tb(error.__traceback__)
+        # Frames inside installed packages (pytest, Hypothesis) mean nothing to a learner.
+        if "site-packages" not in frame.filename and "dist-packages" not in frame.filename
+    ]
+    syntax = None
+    if isinstance(error, SyntaxError):
+        syntax = {
+            "file": error.filename or "",
+            "line": error.lineno or 0,
+            "offset": error.offset,
+            "text": error.text,
+        }
+    return {
+        "exception": type(error).__name__,
+        "message": message,
+        "steps": "\n".join(notes) or None,
+        "frames": frames,
+        "syntax": syntax,
+    }
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    for item in session.items:
+        _order.append(item.nodeid)
+        path, line, _ = item.location
+        _locations[item.nodeid] = (path, (line or 0) + 1)
+
+
+def pytest_exception_interact(
+    node: pytest.Item | pytest.Collector,
+    call: pytest.CallInfo[Any],
+    report: pytest.CollectReport | pytest.TestReport,
+) -> None:
+    if call.excinfo is None:
+        return
+    failure = describe_failure(call.excinfo.value)
+    if isinstance(report, pytest.CollectReport):
+        failure["id"] = report.nodeid
+        _collection_errors.append(failure)
+    else:
+        _failures.setdefault(report.nodeid, failure)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    outcome = _outcomes.setdefault(report.nodeid, {"status": "passed", "duration": 0.0})
+    outcome["duration"] += report.duration
+    if report.failed:
+        # A failure in setup or teardown is an error of the test, not a failed invariant.
+        outcome["status"] = "failed" if report.when == "call" else "error"
+    elif report.skipped and outcome["status"] == "passed":
+        outcome["status"] = "skipped"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    target = os.environ.get(REPORT_ENV)
+    if not target:
+        return
+    tests = []
+    for nodeid in _order:
+        outcome = _outcomes.get(nodeid)
+        if outcome is None:
+            continue  # not run: pytest stopped early (-x) at an earlier failure
+        failure = _failures.get(nodeid)
+        path, line = _locations[nodeid]
+        tests.append(
+            {
+                "id": nodeid,
+                "file": path,
+                "line": line,
+                "status": outcome["status"],
+                "message": failure["message"] if failure else None,
+                "steps": failure["steps"] if failure else None,
+                "duration": round(outcome["duration"], 6),
+                "failure": failure,
+            }
+        )
+    document = {"tests": tests, "collected": len(_order), "collection_errors": _collection_errors}
+    Path(target).write_text(json.dumps(document), encoding="utf-8")

@@ -1,0 +1,203 @@
+"""``aggregates-course results --json``: the whole course's test results, machine-readable.
+
+The document (``RESULTS_SCHEMA`` below is the same description as a JSON
+Schema subset, and the tests validate real output against it)::
+
+    {
+      "schema": "aggregates-course/results/1",
+      "course_root": "/path/to/checkout",
+      "summary": {"total": 7, "done": 1, "pending": 5, "missing": 1},
+      "exercises": [
+        {
+          "number": 1,
+          "slug": "ex01_aggregate_root",
+          "title": "Make MonitoringPolicy the aggregate root",
+          "folder": "exercises/ex01_aggregate_root",
+          "status": "done" | "pending" | "missing",   # missing: folder not in this copy
+          "check_command": "uv run pytest exercises/ex01_aggregate_root",
+          "cached": true,            # reused from a run on identical files
+          "duration": 1.42,          # seconds the test run took
+          "problem": null | {        # the tests could not judge the code at all
+            "kind": "syntax" | "import" | "missing" | "collection" | "runner",
+            "message": "SyntaxError: expected ':'",
+            "file": "exercises/ex01_aggregate_root/policy.py" | null,
+            "line": 42 | null
+          },
+          "tests": [                 # test-file order; empty when missing or a problem
+            {
+              "id": "exercises/ex01_aggregate_root/test_policy.py::test_x",
+              "name": "test_x",
+              "file": "exercises/ex01_aggregate_root/test_policy.py",
+              "line": 36,
+              "status": "passed" | "failed" | "error" | "skipped",
+              "message": null | "the broken invariant, in words",
+              "steps": null | "Hypothesis' falsifying example",
+              "duration": 0.003,
+              "where": null | {"file": str, "line": int, "function": str | null}
+            }
+          ]
+        }
+      ]
+    }
+
+Invariant: ``summary`` counts agree with the exercises' statuses, and a test
+has a ``message`` exactly when it did not pass or skip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aggregates_course.course.catalog import Exercise
+from aggregates_course.course.runner import ExerciseRun, Location
+
+SCHEMA_ID = "aggregates-course/results/1"
+
+_NULLABLE_STRING: dict[str, Any] = {"type": ["string", "null"]}
+_LOCATION: dict[str, Any] = {
+    "type": ["object", "null"],
+    "required": ["file", "line", "function"],
+    "additionalProperties": False,
+    "properties": {
+        "file": {"type": "string"},
+        "line": {"type": "integer"},
+        "function": _NULLABLE_STRING,
+    },
+}
+_TEST: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "name", "file", "line", "status", "message", "steps", "duration", "where"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "file": {"type": "string"},
+        "line": {"type": "integer"},
+        "status": {"enum": ["passed", "failed", "error", "skipped"]},
+        "message": _NULLABLE_STRING,
+        "steps": _NULLABLE_STRING,
+        "duration": {"type": "number"},
+        "where": _LOCATION,
+    },
+}
+_PROBLEM: dict[str, Any] = {
+    "type": ["object", "null"],
+    "required": ["kind", "message", "file", "line"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"enum": ["syntax", "import", "missing", "collection", "runner"]},
+        "message": {"type": "string"},
+        "file": _NULLABLE_STRING,
+        "line": {"type": ["integer", "null"]},
+    },
+}
+_EXERCISE: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "number",
+        "slug",
+        "title",
+        "folder",
+        "status",
+        "check_command",
+        "cached",
+        "duration",
+        "problem",
+        "tests",
+    ],
+    "additionalProperties": False,
+    "properties": {
+        "number": {"type": "integer"},
+        "slug": {"type": "string"},
+        "title": {"type": "string"},
+        "folder": {"type": "string"},
+        "status": {"enum": ["done", "pending", "missing"]},
+        "check_command": {"type": "string"},
+        "cached": {"type": "boolean"},
+        "duration": {"type": "number"},
+        "problem": _PROBLEM,
+        "tests": {"type": "array", "items": _TEST},
+    },
+}
+#: The document's shape as a JSON Schema (draft 2020-12 subset: type, enum, const,
+#: required, properties, additionalProperties, items).
+RESULTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema", "course_root", "summary", "exercises"],
+    "additionalProperties": False,
+    "properties": {
+        "schema": {"const": SCHEMA_ID},
+        "course_root": {"type": "string"},
+        "summary": {
+            "type": "object",
+            "required": ["total", "done", "pending", "missing"],
+            "additionalProperties": False,
+            "properties": {
+                name: {"type": "integer"} for name in ("total", "done", "pending", "missing")
+            },
+        },
+        "exercises": {"type": "array", "items": _EXERCISE},
+    },
+}
+
+
+def _location(where: Location | None) -> dict[str, Any] | None:
+    if where is None:
+        return None
+    return {"file": where.file, "line": where.line, "function": where.function}
+
+
+def results_document(
+    course_root: str, exercises: Sequence[Exercise], runs: Sequence[ExerciseRun]
+) -> dict[str, Any]:
+    """The ``results --json`` document for ``runs`` (one per exercise, in course order)."""
+    entries = []
+    for number, (exercise, run) in enumerate(zip(exercises, runs, strict=True), start=1):
+        problem = run.problem
+        entries.append(
+            {
+                "number": number,
+                "slug": exercise.slug,
+                "title": exercise.title,
+                "folder": f"exercises/{exercise.slug}",
+                "status": run.status,
+                "check_command": exercise.check_command,
+                "cached": run.cached,
+                "duration": round(run.duration, 3),
+                "problem": None
+                if problem is None
+                else {
+                    "kind": problem.kind,
+                    "message": problem.message,
+                    "file": problem.where.file if problem.where else None,
+                    "line": problem.where.line if problem.where else None,
+                },
+                "tests": [
+                    {
+                        "id": test.id,
+                        "name": test.name,
+                        "file": test.file,
+                        "line": test.line,
+                        "status": test.status,
+                        "message": test.message,
+                        "steps": test.steps,
+                        "duration": test.duration,
+                        "where": _location(test.where),
+                    }
+                    for test in run.tests
+                ],
+            }
+        )
+    statuses = [run.status for run in runs]
+    return {
+        "schema": SCHEMA_ID,
+        "course_root": course_root,
+        "summary": {
+            "total": len(runs),
+            "done": statuses.count("done"),
+            "pending": statuses.count("pending"),
+            "missing": statuses.count("missing"),
+        },
+        "exercises": entries,
+    }

@@ -1,0 +1,474 @@
+"""Run an exercise's tests and turn pytest's outcome into what a learner needs to see.
+
+The runner starts ``python -m pytest exercises/<slug>`` in a subprocess with
+the :mod:`aggregates_course.course.pytest_results` plugin, reads the JSON it
+writes, and returns an :class:`ExerciseRun`. Before that it compiles the
+learner's files, so a syntax error is reported as a file and a line, never as
+ten identical test failures. Results are cached in the state file under a
+fingerprint of the exercise folder's files: an unchanged folder is never run
+twice.
+
+Invariant: an exercise is ``done`` only if its tests ran, none failed or
+errored, and at least one passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from aggregates_course.course.catalog import Exercise, load_catalog
+from aggregates_course.course.pristine import exercise_files
+from aggregates_course.course.state import CourseState, StateStore
+
+CACHE_VERSION = "1"
+PLUGIN = "aggregates_course.course.pytest_results"
+REPORT_ENV = "AGGREGATES_COURSE_REPORT"  # the plugin reads the same name
+RUN_TIMEOUT_SECONDS = 600
+CACHED_VERSIONS = 8
+
+Status = Literal["done", "pending", "missing"]
+TestStatus = Literal["passed", "failed", "error", "skipped"]
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a file, relative to the course root (POSIX separators), 1-based line."""
+
+    file: str
+    line: int
+    function: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}"
+        return f"{where}, in {self.function}" if self.function else where
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test's outcome; ``message`` and ``steps`` are set only when it did not pass.
+
+    ``steps`` is Hypothesis' falsifying example, the shortest program of
+    commands that breaks the invariant. ``where`` points at the line that
+    raised: in the learner's file if the error came from there.
+    """
+
+    id: str
+    file: str
+    line: int
+    status: TestStatus
+    duration: float
+    message: str | None = None
+    steps: str | None = None
+    where: Location | None = None
+
+    @property
+    def name(self) -> str:
+        """The test's name without its file: ``test_x[case]`` or ``TestClass::runTest``."""
+        return self.id.split("::", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why the tests could not judge the learner's code at all.
+
+    ``kind`` is ``syntax`` (a file does not compile), ``import`` (a file fails
+    while Python imports it), ``missing`` (a file to edit is gone),
+    ``collection`` (a test file cannot be loaded) or ``runner`` (pytest
+    itself did not run; ``doctor`` helps there).
+    """
+
+    kind: Literal["syntax", "import", "missing", "collection", "runner"]
+    message: str
+    where: Location | None = None
+    source: str | None = None
+    offset: int | None = None
+
+
+@dataclass(frozen=True)
+class ExerciseRun:
+    """The outcome of one exercise's tests, fresh or from the cache."""
+
+    slug: str
+    status: Status
+    tests: tuple[TestResult, ...] = ()
+    problem: Problem | None = None
+    duration: float = 0.0
+    cached: bool = False
+    fingerprint: str = ""
+    #: False when pytest stopped at the first failure, so later tests did not run.
+    complete: bool = True
+    #: How many tests the exercise has (``len(tests)`` when complete).
+    collected: int = 0
+
+    @property
+    def failures(self) -> list[TestResult]:
+        """Tests that failed or errored, in test-file order."""
+        return [test for test in self.tests if test.status in ("failed", "error")]
+
+    @property
+    def first_failure(self) -> TestResult | None:
+        """The failing test a learner should fix first: the first in test-file order."""
+        failures = self.failures
+        return failures[0] if failures else None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict; :meth:`from_json` reads it back."""
+        data = asdict(self)
+        data["tests"] = [asdict(test) for test in self.tests]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, cached: bool = False) -> ExerciseRun:
+        """Rebuild a run saved by :meth:`to_json`; raises KeyError/TypeError on a bad shape."""
+        problem = data.get("problem")
+        return cls(
+            slug=str(data["slug"]),
+            status=data["status"],
+            tests=tuple(_test_from_json(test) for test in data["tests"]),
+            problem=None if problem is None else _problem_from_json(problem),
+            duration=float(data["duration"]),
+            cached=cached,
+            fingerprint=str(data.get("fingerprint", "")),
+            complete=bool(data.get("complete", True)),
+            collected=int(data.get("collected", len(data["tests"]))),
+        )
+
+
+def _location(data: dict[str, Any] | None) -> Location | None:
+    return (
+        None if data is None else Location(str(data["file"]), int(data["line"]), data["function"])
+    )
+
+
+def _test_from_json(data: dict[str, Any]) -> TestResult:
+    return TestResult(
+        id=str(data["id"]),
+        file=str(data["file"]),
+        line=int(data["line"]),
+        status=data["status"],
+        duration=float(data["duration"]),
+        message=data.get("message"),
+        steps=data.get("steps"),
+        where=_location(data.get("where")),
+    )
+
+
+def _problem_from_json(data: dict[str, Any]) -> Problem:
+    return Problem(
+        kind=data["kind"],
+        message=str(data["message"]),
+        where=_location(data.get("where")),
+        source=data.get("source"),
+        offset=data.get("offset"),
+    )
+
+
+def fingerprint(exercise: Exercise) -> str:
+    """A hash of every file in the exercise folder: equal fingerprints, equal test results."""
+    hasher = hashlib.sha256(f"aggregates-course results {CACHE_VERSION}\n".encode())
+    for name, path in exercise_files(exercise.folder).items():
+        hasher.update(name.encode("utf-8") + b"\0")
+        hasher.update(hashlib.sha256(path.read_bytes()).digest())
+    return hasher.hexdigest()
+
+
+def is_available(exercise: Exercise) -> bool:
+    """Whether the exercise folder exists and holds at least one test file."""
+    return exercise.folder.is_dir() and any(exercise.folder.glob("test_*.py"))
+
+
+def _relative(course_root: Path, filename: str) -> str:
+    path = Path(filename)
+    try:
+        return path.resolve().relative_to(course_root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def syntax_problem(exercise: Exercise) -> Problem | None:
+    """A file the learner edits that Python cannot compile, with its line; else ``None``."""
+    for name in exercise.files:
+        path = exercise.folder / name
+        if not path.is_file():
+            return Problem(
+                "missing",
+                f"exercises/{exercise.slug}/{name} is missing; restore the stub with:\n"
+                f"  uv run aggregates-course reset {exercise.slug}",
+            )
+        try:
+            compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+        except SyntaxError as error:
+            return Problem(
+                "syntax",
+                f"{type(error).__name__}: {error.msg}",
+                Location(_relative(exercise.root, str(path)), error.lineno or 1),
+                source=(error.text or "").rstrip("\n") or None,
+                offset=error.offset,
+            )
+        except ValueError as error:  # e.g. a NUL byte pasted into the file
+            return Problem("syntax", f"ValueError: {error}", Location(name, 1))
+    return None
+
+
+class _Frames:
+    """Picks, from a failure's stack, the frame a learner should look at."""
+
+    def __init__(self, exercise: Exercise) -> None:
+        self.root = exercise.root
+        self.learner = {(exercise.folder / name).resolve() for name in exercise.files}
+        self.tests = {path.resolve() for path in exercise.folder.glob("test_*.py")}
+
+    def pick(self, frames: Sequence[Sequence[Any]]) -> tuple[Location | None, bool]:
+        """The deepest frame in a learner file, else in a test file; and whether it is learner's."""
+        for wanted, is_learner in ((self.learner, True), (self.tests, False)):
+            for filename, line, function in reversed(frames):
+                if Path(filename).resolve() in wanted:
+                    where = Location(_relative(self.root, filename), int(line), str(function))
+                    return where, is_learner
+        return None, False
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def run_exercise(exercise: Exercise, *, complete: bool = False) -> ExerciseRun:
+    """Run the exercise's tests now (no cache) and describe the outcome.
+
+    Unless ``complete`` is asked for, pytest stops at the first failure: the
+    learner fixes one test at a time, and a stub then fails in a fraction of
+    the time a full run takes.
+    """
+    started = time.monotonic()
+    stamp = fingerprint(exercise)
+    if not is_available(exercise):
+        return ExerciseRun(exercise.slug, "missing", fingerprint=stamp)
+    problem = syntax_problem(exercise)
+    if problem is not None:
+        return ExerciseRun(exercise.slug, "pending", problem=problem, fingerprint=stamp)
+    with tempfile.TemporaryDirectory(prefix="aggregates-course-") as scratch:
+        report = Path(scratch) / "report.json"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(exercise.folder),
+            f"--rootdir={exercise.root}",
+            "-p",
+            PLUGIN,
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--color=no",
+            *([] if complete else ["-x"]),
+        ]
+        env = {**os.environ, REPORT_ENV: str(report)}
+        try:
+            finished = subprocess.run(
+                command,
+                cwd=exercise.root,
+                env=env,
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                timeout=RUN_TIMEOUT_SECONDS,
+                check=False,
+            )
+            output = finished.stdout + finished.stderr
+        except subprocess.TimeoutExpired:
+            output = f"the tests ran for more than {RUN_TIMEOUT_SECONDS} s and were stopped"
+        try:
+            document = json.loads(report.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            message = (
+                "pytest could not run these tests; run `uv run aggregates-course doctor`.\n"
+                + _tail(output)
+            )
+            return ExerciseRun(
+                exercise.slug,
+                "pending",
+                problem=Problem("runner", message),
+                duration=time.monotonic() - started,
+                fingerprint=stamp,
+            )
+    return _interpret(exercise, document, time.monotonic() - started, stamp)
+
+
+def _learner_problem(frames: _Frames, failure: dict[str, Any]) -> Problem | None:
+    """A failure that comes from a learner file not compiling or not importing, else None."""
+    syntax = failure.get("syntax")
+    if syntax and Path(syntax["file"]).resolve() in frames.learner:
+        return Problem(
+            "syntax",
+            failure["message"],
+            Location(_relative(frames.root, syntax["file"]), syntax["line"] or 1),
+            source=(syntax["text"] or "").rstrip("\n") or None,
+            offset=syntax["offset"],
+        )
+    where, in_learner_file = frames.pick(failure["frames"])
+    if in_learner_file and where is not None and where.function == "<module>":
+        # The learner's module fails while being imported: every test fails the same way.
+        return Problem("import", failure["message"], where)
+    return None
+
+
+def _interpret(
+    exercise: Exercise, document: dict[str, Any], duration: float, stamp: str
+) -> ExerciseRun:
+    frames = _Frames(exercise)
+    for error in document["collection_errors"]:
+        broken = _learner_problem(frames, error) or Problem(
+            "collection", error["message"], frames.pick(error["frames"])[0]
+        )
+        return ExerciseRun(
+            exercise.slug, "pending", problem=broken, duration=duration, fingerprint=stamp
+        )
+    tests: list[TestResult] = []
+    problem: Problem | None = None
+    for entry in document["tests"]:
+        failure = entry.get("failure")
+        if failure and problem is None:
+            problem = _learner_problem(frames, failure)
+        tests.append(
+            TestResult(
+                id=entry["id"],
+                file=entry["file"],
+                line=int(entry["line"]),
+                status=entry["status"],
+                duration=float(entry["duration"]),
+                message=entry.get("message"),
+                steps=entry.get("steps"),
+                where=frames.pick(failure["frames"])[0] if failure else None,
+            )
+        )
+    collected = int(document.get("collected", len(tests)))
+    passed = any(test.status == "passed" for test in tests)
+    failed = any(test.status in ("failed", "error") for test in tests)
+    if problem is None and not passed and not failed:
+        # Nothing failed, yet nothing passed: no test ran, so nothing is proven either way.
+        problem = Problem(
+            "runner", f"no test of {exercise.slug} ran ({collected} collected, none passed)"
+        )
+    return ExerciseRun(
+        exercise.slug,
+        "done" if problem is None and passed and not failed else "pending",
+        tuple(tests),
+        problem,
+        duration,
+        fingerprint=stamp,
+        complete=len(tests) == collected,
+        collected=collected,
+    )
+
+
+@dataclass
+class Course:
+    """A learner's course checkout: its catalog, its state, and cached test results."""
+
+    root: Path
+    catalog: tuple[Exercise, ...]
+    store: StateStore
+    state: CourseState = field(default_factory=CourseState)
+
+    @classmethod
+    def open(cls, root: Path | None = None) -> Course:
+        """Load the catalog and the state; a corrupt state file is rebuilt, not fatal."""
+        catalog = load_catalog(root)
+        course_root = catalog[0].root if catalog else (root or Path.cwd()).resolve()
+        store = StateStore(course_root)
+        return cls(course_root, catalog, store, store.load())
+
+    def cached(self, exercise: Exercise, *, complete: bool = False) -> ExerciseRun | None:
+        """The stored result for the exercise's current files, if there is one.
+
+        With ``complete``, a run that stopped at its first failure does not count.
+        """
+        entries = self.state.results.get(exercise.slug)
+        if not entries or not is_available(exercise):
+            return None
+        stored = entries.get(fingerprint(exercise))
+        if not isinstance(stored, dict):
+            return None
+        try:
+            run = ExerciseRun.from_json(stored, cached=True)
+        except (KeyError, TypeError, ValueError):
+            return None  # an unreadable cache entry is just a cache miss
+        return run if run.complete or not complete else None
+
+    def run(self, exercise: Exercise, *, complete: bool = False) -> ExerciseRun:
+        """The exercise's result, from the cache when its files are unchanged."""
+        return self.run_many([exercise], complete=complete)[0]
+
+    def run_many(
+        self,
+        exercises: Sequence[Exercise],
+        *,
+        complete: bool = False,
+        on_start: Callable[[list[Exercise]], None] | None = None,
+    ) -> list[ExerciseRun]:
+        """Results for several exercises, running the uncached ones in parallel subprocesses.
+
+        ``complete`` asks for every test's result, not just up to the first
+        failure. ``on_start`` is told which exercises will really run (for a
+        progress line). The state file is saved once, after every run finished.
+        """
+        runs: dict[str, ExerciseRun] = {}
+        to_run: list[Exercise] = []
+        for exercise in exercises:
+            hit = self.cached(exercise, complete=complete)
+            if hit is not None:
+                runs[exercise.slug] = hit
+            elif not is_available(exercise):
+                runs[exercise.slug] = ExerciseRun(exercise.slug, "missing")
+            else:
+                to_run.append(exercise)
+        if to_run:
+            if on_start is not None:
+                on_start(to_run)
+            workers = max(1, min(len(to_run), os.cpu_count() or 1))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                fresh = pool.map(lambda exercise: run_exercise(exercise, complete=complete), to_run)
+                for exercise, run in zip(to_run, fresh, strict=True):
+                    runs[exercise.slug] = run
+                    self.remember(run)
+            self.save()
+        return [runs[exercise.slug] for exercise in exercises]
+
+    def remember(self, run: ExerciseRun) -> None:
+        """Cache a fresh run and note a first completion."""
+        if run.status == "missing":
+            return
+        entries = self.state.results.setdefault(run.slug, {})
+        entries.pop(run.fingerprint, None)
+        entries[run.fingerprint] = run.to_json()
+        # Several versions per exercise stay cached, so undoing an edit or a reset is instant.
+        while len(entries) > CACHED_VERSIONS:
+            del entries[next(iter(entries))]
+        if run.status == "done":
+            self.state.completed.setdefault(run.slug, datetime.now(UTC).isoformat())
+
+    def save(self) -> None:
+        """Write the state file atomically."""
+        self.store.save(self.state)
+
+    def next_pending(self, runs: Sequence[ExerciseRun]) -> Exercise | None:
+        """The first exercise, in course order, that is available and not done."""
+        by_slug = {run.slug: run for run in runs}
+        for exercise in self.catalog:
+            run = by_slug.get(exercise.slug)
+            if run is not None and run.status == "pending":
+                return exercise
+        return None

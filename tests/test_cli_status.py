@@ -1,0 +1,102 @@
+"""`aggregates-course` with no command: the course status and the next step."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from aggregates_course.course import runner
+from aggregates_course.course.catalog import Exercise
+from tests.test_cli_support import (
+    EX01,
+    EX02,
+    EX03,
+    fresh_course,
+    run_cli,
+    solve,
+    warm_course,
+)
+
+__all__ = ["fresh_course", "warm_course"]  # fixtures, re-exported for pytest
+
+
+def row(output: str, slug: str) -> str:
+    """The status table's row for ``slug``: the line with a number, a title and its folder."""
+    (line,) = [
+        line for line in output.splitlines() if re.match(rf"^ .* \d\. .*exercises/{slug}", line)
+    ]
+    return line
+
+
+def test_a_fresh_copy_lists_every_exercise_and_points_at_the_first(fresh_course: Path) -> None:
+    result = run_cli(fresh_course)
+    assert result.code == 0
+    assert "0 of 3 exercises done" in result.out
+    assert "pending" in row(result.out, EX01)
+    assert "Make MonitoringPolicy the aggregate root" in row(result.out, EX01)
+    assert "pending" in row(result.out, EX02)
+    assert "missing" in row(result.out, EX03)
+    next_block = result.out.split("Next:", 1)[1]
+    assert "exercise 1, Make MonitoringPolicy the aggregate root" in next_block
+    assert f"exercises/{EX01}/README.md" in next_block
+    assert f"uv run pytest exercises/{EX01}" in next_block
+
+
+def test_solving_an_exercise_marks_it_done_and_moves_on(warm_course: Path) -> None:
+    solve(warm_course, EX01, "policy.py")
+    result = run_cli(warm_course)
+    assert "1 of 3 exercises done" in result.out
+    assert "done" in row(result.out, EX01)
+    assert "pending" in row(result.out, EX02)
+    assert "Next: exercise 2, Double a number" in result.out
+    assert f"uv run pytest exercises/{EX02}" in result.out
+
+
+def test_an_unchanged_course_is_answered_from_the_cache(
+    warm_course: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_runs(exercise: object, complete: bool = False) -> object:
+        raise AssertionError("an unchanged exercise was run again")
+
+    monkeypatch.setattr(runner, "run_exercise", no_runs)
+    assert run_cli(warm_course).code == 0
+
+
+def test_editing_a_file_invalidates_only_that_exercises_cache(
+    warm_course: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+    real_run = runner.run_exercise
+
+    def recording(exercise: Exercise, complete: bool = False) -> runner.ExerciseRun:
+        ran.append(exercise.slug)
+        return real_run(exercise, complete=complete)
+
+    monkeypatch.setattr(runner, "run_exercise", recording)
+    answer = warm_course / "exercises" / EX02 / "answer.py"
+    # Half-typed code: it still changes the fingerprint, and needs no pytest run to judge.
+    answer.write_text(answer.read_text(encoding="utf-8") + "\ndef half_typed(\n", "utf-8")
+    result = run_cli(warm_course)
+    assert ran == [EX02]
+    assert "(syntax problem)" in row(result.out, EX02)
+
+
+def test_a_corrupt_state_file_is_set_aside_and_rebuilt(warm_course: Path) -> None:
+    state = warm_course / ".aggregates-course" / "state.json"
+    state.write_text('{"version": 1, "hints": [', encoding="utf-8")
+    result = run_cli(warm_course, "hint", EX01)
+    assert result.code == 0
+    assert "Hint 1 of 3" in result.out
+    assert "rebuilt" in result.err
+    (aside,) = state.parent.glob("state.json.corrupt-*")
+    assert aside.read_text(encoding="utf-8") == '{"version": 1, "hints": ['
+    assert json.loads(state.read_text(encoding="utf-8"))["hints"] == {EX01: 1}
+
+
+def test_a_missing_state_file_is_not_an_error(warm_course: Path) -> None:
+    (warm_course / ".aggregates-course" / "state.json").unlink()
+    result = run_cli(warm_course, "hint", EX01)
+    assert (result.code, result.err) == (0, "")
