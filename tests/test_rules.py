@@ -21,7 +21,7 @@ from aggregates_course import (
     RetiredRule,
     format_window,
 )
-from aggregates_course.domain.rules import MAX_ID_LENGTH, MAX_METRIC_LENGTH
+from aggregates_course.domain.rules import MAX_ID_LENGTH, MAX_METRIC_LENGTH, MAX_WINDOW
 
 VALID: dict[str, Any] = {
     "rule_id": "cpu-hot",
@@ -53,6 +53,8 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any]]] = [
     ("metric of wrong type", "metric", {"metric": b"cpu"}),
     ("zero window", "window", {"window": timedelta(0)}),
     ("negative window", "window", {"window": timedelta(seconds=-1)}),
+    ("window longer than a year", "window", {"window": MAX_WINDOW + timedelta(microseconds=1)}),
+    ("window too long to store", "window", {"window": timedelta.max}),
     ("window as seconds", "window", {"window": 300}),
     ("window as text", "window", {"window": "5m"}),
     ("NaN threshold", "threshold", {"threshold": float("nan")}),

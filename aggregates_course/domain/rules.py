@@ -19,6 +19,9 @@ MAX_ID_LENGTH = 128
 MAX_METRIC_LENGTH = 256
 """Longest accepted metric name."""
 
+MAX_WINDOW = timedelta(days=366)
+"""Longest accepted window: a year, with a leap day to spare; longer ones are data mistakes."""
+
 
 def _has_control_character(text: str) -> bool:
     # Lone surrogates (Cs) count too: no UTF-8 store can encode them, so the fake
@@ -65,6 +68,8 @@ def _validate_window(value: object) -> timedelta:
         raise InvalidRule("window", f"must be a datetime.timedelta, not {type(value).__name__}")
     if value <= timedelta(0):
         raise InvalidRule("window", f"must be positive, got {value}")
+    if value > MAX_WINDOW:
+        raise InvalidRule("window", f"is {value}; the limit is {MAX_WINDOW.days} days")
     return value
 
 
@@ -104,8 +109,8 @@ class ActiveRule:
     Frozen and validated on construction. A bad value raises
     :class:`InvalidRule` naming the field: an id that is blank, padded with
     whitespace, holds control characters or is absurdly long; a blank metric;
-    a window that is not a positive ``timedelta``; a threshold that is not a
-    finite number.
+    a window that is not a positive ``timedelta`` of at most :data:`MAX_WINDOW`;
+    a threshold that is not a finite number.
     """
 
     rule_id: str
