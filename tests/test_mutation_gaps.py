@@ -379,3 +379,9 @@ def test_a_stored_retired_rule_without_a_reason_is_refused_on_load(tmp_path: Pat
 
 def test_a_window_of_exactly_a_year_and_a_day_is_accepted() -> None:
     assert ActiveRule("yearly", "disk", MAX_WINDOW, 0.5).window == MAX_WINDOW
+
+
+def test_a_window_longer_than_a_year_is_refused_with_the_limit_in_words() -> None:
+    with pytest.raises(InvalidRule) as refused:
+        ActiveRule("decade", "disk", timedelta(days=3650), 0.5)
+    assert str(refused.value) == "invalid window: is 3650 days, 0:00:00; the limit is 366 days"
