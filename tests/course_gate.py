@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ class GateRun:
     failed: dict[str, int]
     errors: list[str]
     first_failure: str
+    imported_files: frozenset[Path]
 
     @property
     def total_passed(self) -> int:
@@ -42,6 +44,7 @@ def run_exercise(
     ``first_failure_only`` stops at the first failing test, for runs that only
     need to prove that something fails.
     """
+    imports = _ImportRecorder()
     recorder = pytester.inline_run(
         *(["--exitfirst"] if first_failure_only else []),
         str(COURSE_ROOT / "exercises" / slug),
@@ -51,6 +54,7 @@ def run_exercise(
         "no:cacheprovider",
         "--hypothesis-profile=gate",
         "-q",
+        plugins=[imports],
     )
     passed: dict[str, int] = defaultdict(int)
     failed: dict[str, int] = defaultdict(int)
@@ -65,7 +69,22 @@ def run_exercise(
             first_failure = first_failure or str(report.longrepr)
         elif report.failed:
             errors.append(f"{report.nodeid} ({report.when})")
-    return GateRun(dict(passed), dict(failed), errors, first_failure)
+    return GateRun(dict(passed), dict(failed), errors, first_failure, imports.files)
+
+
+class _ImportRecorder:
+    """A pytest plugin noting every module file loaded by the end of a run.
+
+    pytester restores ``sys.modules`` after an in-process run, so the modules
+    the run imported must be read before that, at session finish.
+    """
+
+    def __init__(self) -> None:
+        self.files: frozenset[Path] = frozenset()
+
+    def pytest_sessionfinish(self) -> None:
+        files = (getattr(module, "__file__", None) for module in list(sys.modules.values()))
+        self.files = frozenset(Path(file).resolve() for file in files if file)
 
 
 def exercise_test_modules(slug: str) -> list[str]:

@@ -11,6 +11,7 @@ from tests.course_gate import (
     CATALOG,
     COURSE_ROOT,
     DECOYS,
+    GateRun,
     exercise_test_modules,
     run_exercise,
 )
@@ -26,13 +27,39 @@ def test_solution_passes_every_test(pytester: pytest.Pytester, slug: str) -> Non
     assert set(run.passed) == set(exercise_test_modules(slug))
 
 
+_STUB_RUNS: dict[str, GateRun] = {}
+
+
+def stub_run(pytester: pytest.Pytester, slug: str) -> GateRun:
+    """The learner's path: the exercise's tests against its untouched stub (run once per slug)."""
+    if slug not in _STUB_RUNS:
+        _STUB_RUNS[slug] = run_exercise(pytester, slug, "exercises")
+    return _STUB_RUNS[slug]
+
+
 @pytest.mark.parametrize("slug", SLUGS)
 def test_untouched_stub_fails_in_every_module_without_errors(
     pytester: pytest.Pytester, slug: str
 ) -> None:
-    run = run_exercise(pytester, slug, "exercises")
+    run = stub_run(pytester, slug)
     assert run.errors == [], "a stub must fail as test failures, not collection or setup errors"
     assert set(run.failed) == set(exercise_test_modules(slug))
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_the_learner_path_never_imports_solutions(pytester: pytest.Pytester, slug: str) -> None:
+    solutions = (COURSE_ROOT / "solutions").resolve()
+    run = stub_run(pytester, slug)
+    assert any(path.is_relative_to(COURSE_ROOT / "exercises" / slug) for path in run.imported_files)
+    leaked = sorted(str(path) for path in run.imported_files if path.is_relative_to(solutions))
+    assert leaked == [], f"a learner run imported {leaked}"
+
+
+def test_the_import_recorder_sees_solutions_when_they_are_the_target(
+    pytester: pytest.Pytester,
+) -> None:
+    run = run_exercise(pytester, SLUGS[0], "solutions", first_failure_only=True)
+    assert any(path.is_relative_to(COURSE_ROOT / "solutions") for path in run.imported_files)
 
 
 @pytest.mark.parametrize("decoy", DECOYS, ids=[decoy.name for decoy in DECOYS])
