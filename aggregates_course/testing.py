@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -34,6 +35,9 @@ from aggregates_course.domain.errors import (
 from aggregates_course.domain.events import RuleActivated, RuleRetired
 from aggregates_course.domain.policy import MonitoringPolicy
 from aggregates_course.domain.rules import ActiveRule, RetiredRule, format_window
+
+STEPS_PER_PROGRAM = 20
+"""How many commands one random program runs in :func:`policy_machine`."""
 
 RULE_IDS = ("r1", "r2", "r3", "r4", "r5", "r6")
 METRICS = ("cpu", "memory", "latency_p99", "错误率")
@@ -373,6 +377,12 @@ def policy_machine(
                         f"{found!r}, expected {expected!r}{after}"
                     )
 
+    # Twenty steps reach every bug these invariants can have (the shortest needs four)
+    # and keep a learner's run of a solved exercise well under two seconds. Set on the
+    # TestCase, not with @settings, so a subclass may still decorate itself.
+    PolicyMachine.TestCase.settings = settings(
+        PolicyMachine.TestCase.settings, stateful_step_count=STEPS_PER_PROGRAM
+    )
     PolicyMachine.__name__ = PolicyMachine.__qualname__ = (
         f"{getattr(make_policy, '__name__', 'Policy')}Machine"
     )
@@ -382,6 +392,7 @@ def policy_machine(
 __all__ = [
     "METRICS",
     "RULE_IDS",
+    "STEPS_PER_PROGRAM",
     "WINDOWS",
     "PolicyLike",
     "PolicyModel",

@@ -26,6 +26,7 @@ from aggregates_course import ActiveRule, DuplicateMetricWindow, DuplicateRuleId
 from aggregates_course.course.target import load_target
 from aggregates_course.testing import (
     METRICS,
+    STEPS_PER_PROGRAM,
     WINDOWS,
     active_rules,
     check_policy_invariants,
@@ -393,9 +394,8 @@ COLLECTIONS = st.sampled_from(["active_rules", "retired_rules"])
 LIST_OPERATIONS = st.sampled_from(["append", "insert", "assign", "delete"])
 
 
-# Fewer steps than the default 50: the initial rules already give every route
-# something to reach.
-@settings(stateful_step_count=25)
+# A subclass gets Hypothesis' default program length again; keep the shared one.
+@settings(stateful_step_count=STEPS_PER_PROGRAM)
 class SealedPolicyMachine(
     policy_machine(new_policy, add_routes={"": add_as_child}, records_events=False)  # type: ignore[misc]
 ):

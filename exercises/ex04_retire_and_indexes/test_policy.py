@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from hypothesis.stateful import invariant
 
 from aggregates_course import (
@@ -23,7 +24,12 @@ from aggregates_course import (
     UnknownRule,
 )
 from aggregates_course.course.target import load_target
-from aggregates_course.testing import RULE_IDS, check_policy_invariants, policy_machine
+from aggregates_course.testing import (
+    RULE_IDS,
+    STEPS_PER_PROGRAM,
+    check_policy_invariants,
+    policy_machine,
+)
 
 SLUG = "ex04_retire_and_indexes"
 FIVE_MINUTES = timedelta(minutes=5)
@@ -210,6 +216,8 @@ def test_a_refused_retire_changes_nothing_and_records_nothing(
     session.check()
 
 
+# A subclass gets Hypothesis' default program length again; keep the shared one.
+@settings(stateful_step_count=STEPS_PER_PROGRAM)
 class IndexedPolicyMachine(policy_machine(new_policy)):  # type: ignore[misc]
     """The shared policy machine, plus the id index, projection and replay checks."""
 
