@@ -46,6 +46,9 @@ settings.register_profile(
     max_examples=60,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
+# Only the explicit examples, no generated ones: the course gate runs each decoy under it
+# to prove a wrong answer fails on every run, not only when generation is lucky.
+settings.register_profile("explicit", _COMMON, database=None, phases=[Phase.explicit])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 

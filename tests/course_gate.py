@@ -37,12 +37,17 @@ class GateRun:
 
 
 def run_exercise(
-    pytester: pytest.Pytester, slug: str, target: str | Path, *, first_failure_only: bool = False
+    pytester: pytest.Pytester,
+    slug: str,
+    target: str | Path,
+    *,
+    first_failure_only: bool = False,
+    profile: str = "gate",
 ) -> GateRun:
     """Run ``exercises/<slug>`` against ``target`` in this process; count outcomes per module.
 
     ``first_failure_only`` stops at the first failing test, for runs that only
-    need to prove that something fails.
+    need to prove that something fails. ``profile`` is the Hypothesis profile.
     """
     imports = _ImportRecorder()
     recorder = pytester.inline_run(
@@ -52,7 +57,7 @@ def run_exercise(
         f"--rootdir={COURSE_ROOT}",
         "-p",
         "no:cacheprovider",
-        "--hypothesis-profile=gate",
+        f"--hypothesis-profile={profile}",
         "-q",
         plugins=[imports],
     )

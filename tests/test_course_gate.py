@@ -63,9 +63,13 @@ def test_the_import_recorder_sees_solutions_when_they_are_the_target(
 
 
 @pytest.mark.parametrize("decoy", DECOYS, ids=[decoy.name for decoy in DECOYS])
-def test_decoy_is_caught(pytester: pytest.Pytester, decoy: Decoy, tmp_path: Path) -> None:
+def test_decoy_fails_on_every_run(pytester: pytest.Pytester, decoy: Decoy, tmp_path: Path) -> None:
+    # No generated examples at all: if plain tests and @example cases catch the decoy,
+    # no random seed can let it pass.
     folder = decoy.materialize(COURSE_ROOT, tmp_path / decoy.name)
-    run = run_exercise(pytester, decoy.exercise, folder, first_failure_only=True)
+    run = run_exercise(
+        pytester, decoy.exercise, folder, first_failure_only=True, profile="explicit"
+    )
     assert run.errors == []
     assert run.total_failed >= 1, f"decoy {decoy.name} passed every test of {decoy.exercise}"
 
