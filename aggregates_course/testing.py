@@ -1,6 +1,6 @@
 """Hypothesis strategies and a reusable state machine for policy-shaped aggregates.
 
-Install with the ``testing`` extra (``pip install aggregates-course[testing]``).
+Install with the ``testing`` extra (``pip install -e '.[testing]'`` in a clone).
 The strategies draw from deliberately small pools of ids, metrics and windows,
 so random programs collide often: duplicates are where invariants break.
 
