@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -224,6 +224,115 @@ def check_policy_invariants(policy: PolicyLike, steps: Sequence[str] = ()) -> No
 
 _Policy = TypeVar("_Policy", bound=PolicyLike)
 
+INVARIANT_WORDS: dict[type[DomainError], str] = {
+    DuplicateRuleId: "rule ids are unique within a policy, retired ids included",
+    DuplicateMetricWindow: "no two active rules may watch the same (metric, window)",
+    UnknownRule: "only an active rule can be retired",
+    InvalidReason: "a retirement needs a reason that is not blank",
+}
+"""The invariant each refusal protects, in the words failure messages use."""
+
+
+def expect_refusal(
+    expected: type[DomainError],
+    step: str,
+    command: Callable[[], object],
+    steps: Sequence[str] = (),
+) -> DomainError:
+    """Run ``command``, which must raise ``expected``; return the error.
+
+    Otherwise fail with the invariant in words and the steps that led there, e.g.
+    ``add r1(memory, 5m) should be refused with DuplicateRuleId (rule ids are unique
+    within a policy, retired ids included), but it was accepted -- after: add
+    r1(cpu, 5m); retire r1 ('replaced'); add r1(memory, 5m)``. A refusal of
+    another type is as wrong as none: callers catch the domain's errors.
+    """
+    why = f" ({INVARIANT_WORDS[expected]})" if expected in INVARIANT_WORDS else ""
+    after = f" -- after: {'; '.join([*steps, step])}"
+    try:
+        command()
+    except expected as refused:
+        return refused
+    except Exception as other:
+        raise AssertionError(
+            f"{step} should be refused with {expected.__name__}{why}, but it raised "
+            f"{type(other).__name__}: {other}{after}"
+        ) from other
+    raise AssertionError(
+        f"{step} should be refused with {expected.__name__}{why}, but it was accepted{after}"
+    )
+
+
+class PolicySession(Generic[_Policy]):
+    """A policy driven through its root, remembering each step for failure messages.
+
+    Plain tests use it to build a situation in domain words and to check that a
+    refused command raised the right error and changed nothing::
+
+        session = PolicySession(MonitoringPolicy("p1"))
+        session.add(ActiveRule("r1", "cpu", timedelta(minutes=5), 0.9))
+        session.retire("r1", "replaced")
+        session.refuses_add(ActiveRule("r1", "memory", timedelta(hours=1), 0.5), DuplicateRuleId)
+
+    ``history`` keeps every event collected so far, in order.
+    """
+
+    def __init__(self, policy: _Policy) -> None:
+        self.policy = policy
+        self.steps: list[str] = []
+        self.history: list[object] = []
+
+    def add(self, rule: ActiveRule) -> None:
+        """Activate ``rule`` through the root and record the step."""
+        self.steps.append(f"add {rule.describe()}")
+        self.policy.add_active_rule(rule)
+        self.history.extend(self.policy.collect_events())
+
+    def retire(self, rule_id: str, reason: str) -> None:
+        """Retire ``rule_id`` through the root and record the step."""
+        self.steps.append(f"retire {rule_id} ({reason!r})")
+        self.policy.retire_rule(rule_id, reason)
+        self.history.extend(self.policy.collect_events())
+
+    def refuses_add(self, rule: ActiveRule, expected: type[DomainError]) -> DomainError:
+        """Adding ``rule`` must raise ``expected`` and change nothing; return the error."""
+        return self._refuses(
+            f"add {rule.describe()}", expected, lambda: self.policy.add_active_rule(rule)
+        )
+
+    def refuses_retire(self, rule_id: str, reason: str, expected: type[DomainError]) -> DomainError:
+        """Retiring ``rule_id`` must raise ``expected`` and change nothing; return the error."""
+        return self._refuses(
+            f"retire {rule_id} ({reason!r})",
+            expected,
+            lambda: self.policy.retire_rule(rule_id, reason),
+        )
+
+    def state(self) -> tuple[object, ...]:
+        """Everything a reader can see; override to add an aggregate's own indexes."""
+        rules = [*self.policy.active_rules, *(r.rule for r in self.policy.retired_rules)]
+        return (
+            tuple(self.policy.active_rules),
+            tuple(self.policy.retired_rules),
+            tuple(self.policy.active_rule_for(*r.watch) for r in rules),
+        )
+
+    def check(self) -> None:
+        """Assert the invariants, naming the steps taken so far."""
+        check_policy_invariants(self.policy, self.steps)
+
+    def _refuses(
+        self, step: str, expected: type[DomainError], command: Callable[[], object]
+    ) -> DomainError:
+        before = self.state()
+        refused = expect_refusal(expected, step, command, self.steps)
+        after = f" -- after: {'; '.join([*self.steps, step])}"
+        assert self.state() == before, f"refused command {step} changed the policy{after}"
+        events = list(self.policy.collect_events())
+        assert events == [], f"refused command {step} recorded events {events}{after}"
+        self.steps.append(f"{step} (refused)")
+        return refused
+
 
 def rule_values(rule: Any) -> tuple[str, str, timedelta, float]:
     """``(rule_id, metric, window, threshold)``: what a rule says, whatever class carries it.
@@ -280,21 +389,7 @@ def policy_machine(
             self, step: str, expected: type[DomainError], command: Callable[[], None]
         ) -> None:
             before = self._state()
-            try:
-                command()
-            except expected:
-                pass
-            except Exception as other:
-                # A refusal of another type is as wrong as none: callers catch the domain's.
-                raise AssertionError(
-                    f"{step} should be refused with {expected.__name__}, but it raised "
-                    f"{type(other).__name__}: {other} -- after: {'; '.join([*self.steps, step])}"
-                ) from other
-            else:
-                raise AssertionError(
-                    f"{step} should be refused with {expected.__name__}, but it was accepted"
-                    f" -- after: {'; '.join([*self.steps, step])}"
-                )
+            expect_refusal(expected, step, command, self.steps)
             assert self._state() == before, (
                 f"refused command {step} changed the policy -- after: {'; '.join(self.steps)}"
             )
@@ -390,16 +485,19 @@ def policy_machine(
 
 
 __all__ = [
+    "INVARIANT_WORDS",
     "METRICS",
     "RULE_IDS",
     "STEPS_PER_PROGRAM",
     "WINDOWS",
     "PolicyLike",
     "PolicyModel",
+    "PolicySession",
     "active_rules",
     "blank_reasons",
     "check_policy_invariants",
     "describe_watch",
+    "expect_refusal",
     "metrics",
     "policies",
     "policy_machine",

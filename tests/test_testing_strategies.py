@@ -22,16 +22,19 @@ from aggregates_course import (
     InvalidReason,
     MonitoringPolicy,
     RuleActivated,
+    UnknownRule,
 )
 from aggregates_course.testing import (
     METRICS,
     RULE_IDS,
     WINDOWS,
     PolicyModel,
+    PolicySession,
     active_rules,
     blank_reasons,
     check_policy_invariants,
     describe_watch,
+    expect_refusal,
     policies,
     policy_machine,
     reasons,
@@ -202,3 +205,40 @@ def test_the_invariant_check_names_a_stale_index_entry() -> None:
     policy.retire_rule("r1", "replaced")
     with pytest.raises(AssertionError, match="retiring must update the index"):
         check_policy_invariants(policy, ["add r1(cpu, 5m)", "retire r1"])
+
+
+def test_a_missing_refusal_names_the_invariant_and_the_steps() -> None:
+    session = PolicySession(ForgetsRetiredIds("policy-1"))
+    session.add(ActiveRule("r1", "cpu", timedelta(minutes=5), 0.9))
+    session.retire("r1", "replaced")
+    with pytest.raises(AssertionError) as failure:
+        session.refuses_add(ActiveRule("r1", "memory", timedelta(hours=1), 0.5), DuplicateRuleId)
+    assert str(failure.value) == (
+        "add r1(memory, 1h) should be refused with DuplicateRuleId (rule ids are unique "
+        "within a policy, retired ids included), but it was accepted -- after: "
+        "add r1(cpu, 5m); retire r1 ('replaced'); add r1(memory, 1h)"
+    )
+
+
+def test_a_refusal_of_the_wrong_type_is_reported_as_such() -> None:
+    def refuse_with_a_value_error() -> None:
+        raise ValueError("not a domain error")
+
+    with pytest.raises(AssertionError, match="but it raised ValueError: not a domain error"):
+        expect_refusal(DuplicateMetricWindow, "add r2(cpu, 5m)", refuse_with_a_value_error)
+
+
+def test_a_session_notices_a_refused_command_that_records_an_event() -> None:
+    session = PolicySession(AnnouncesRefusedRules("policy-1"))
+    session.add(ActiveRule("r1", "cpu", timedelta(minutes=5), 0.9))
+    with pytest.raises(AssertionError, match="refused command add r2\\(cpu, 5m\\) recorded events"):
+        session.refuses_add(
+            ActiveRule("r2", "cpu", timedelta(minutes=5), 0.5), DuplicateMetricWindow
+        )
+
+
+def test_a_session_returns_the_refusal_for_further_checks() -> None:
+    session = PolicySession(MonitoringPolicy("policy-1"))
+    refused = session.refuses_retire("r9", "cleanup", UnknownRule)
+    assert isinstance(refused, UnknownRule)
+    assert session.steps == ["retire r9 ('cleanup') (refused)"]

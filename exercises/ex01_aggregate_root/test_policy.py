@@ -10,9 +10,15 @@ from types import ModuleType
 
 import pytest
 
-from aggregates_course import ActiveRule, DuplicateMetricWindow, DuplicateRuleId, RuleActivated
+from aggregates_course import (
+    ActiveRule,
+    DomainError,
+    DuplicateMetricWindow,
+    DuplicateRuleId,
+    RuleActivated,
+)
 from aggregates_course.course.target import load_target
-from aggregates_course.testing import PolicyLike, check_policy_invariants, policy_machine
+from aggregates_course.testing import PolicyLike, PolicySession, policy_machine
 
 FIVE_MINUTES = timedelta(minutes=5)
 
@@ -26,12 +32,15 @@ def new_policy(policy_id: str = "policy-1") -> PolicyLike:
     return policy
 
 
+def session_with(*rules: ActiveRule) -> PolicySession[PolicyLike]:
+    session = PolicySession(new_policy())
+    for active in rules:
+        session.add(active)
+    return session
+
+
 def rule(rule_id: str, metric: str = "cpu", window: timedelta = FIVE_MINUTES) -> ActiveRule:
     return ActiveRule(rule_id=rule_id, metric=metric, window=window, threshold=0.9)
-
-
-def state(policy: PolicyLike) -> tuple[object, ...]:
-    return (policy.active_rules, policy.retired_rules, policy.active_rule_for("cpu", FIVE_MINUTES))
 
 
 def test_an_added_rule_becomes_active_and_indexed() -> None:
@@ -43,60 +52,48 @@ def test_an_added_rule_becomes_active_and_indexed() -> None:
 
 
 def test_a_reused_active_id_is_refused() -> None:
-    policy = new_policy()
-    policy.add_active_rule(rule("r1"))
-    with pytest.raises(DuplicateRuleId):
-        policy.add_active_rule(rule("r1", metric="memory"))
+    session = session_with(rule("r1"))
+    session.refuses_add(rule("r1", metric="memory"), DuplicateRuleId)
 
 
 def test_a_retired_id_is_never_reused() -> None:
-    policy = new_policy()
-    policy.add_active_rule(rule("r1"))
-    policy.retire_rule("r1", "replaced")
-    with pytest.raises(DuplicateRuleId):
-        policy.add_active_rule(rule("r1", metric="memory"))
+    session = session_with(rule("r1"))
+    session.retire("r1", "replaced")
+    session.refuses_add(rule("r1", metric="memory"), DuplicateRuleId)
 
 
 def test_two_active_rules_cannot_watch_the_same_metric_and_window() -> None:
-    policy = new_policy()
-    policy.add_active_rule(rule("r1"))
-    with pytest.raises(DuplicateMetricWindow):
-        policy.add_active_rule(rule("r2"))
+    session = session_with(rule("r1"))
+    session.refuses_add(rule("r2"), DuplicateMetricWindow)
 
 
 @pytest.mark.parametrize(
     ("metric", "window"), [("cpu", timedelta(hours=1)), ("memory", FIVE_MINUTES)]
 )
 def test_the_same_metric_or_window_alone_is_allowed(metric: str, window: timedelta) -> None:
-    policy = new_policy()
-    policy.add_active_rule(rule("r1"))
-    policy.add_active_rule(rule("r2", metric, window))
-    assert [r.rule_id for r in policy.active_rules] == ["r1", "r2"]
+    session = session_with(rule("r1"), rule("r2", metric, window))
+    assert [r.rule_id for r in session.policy.active_rules] == ["r1", "r2"]
+    session.check()
 
 
 def test_a_retired_rules_watch_is_free_again() -> None:
-    policy = new_policy()
-    policy.add_active_rule(rule("r1"))
-    policy.retire_rule("r1", "replaced")
-    policy.add_active_rule(rule("r2"))
-    assert policy.active_rule_for("cpu", FIVE_MINUTES) == rule("r2")
+    session = session_with(rule("r1"))
+    session.retire("r1", "replaced")
+    session.add(rule("r2"))
+    assert session.policy.active_rule_for("cpu", FIVE_MINUTES) == rule("r2")
+    session.check()
 
 
 @pytest.mark.parametrize(
-    "refused",
-    [rule("r1", metric="memory"), rule("r2")],
+    ("refused", "error"),
+    [(rule("r1", metric="memory"), DuplicateRuleId), (rule("r2"), DuplicateMetricWindow)],
     ids=["duplicate id", "duplicate watch"],
 )
-def test_a_refused_add_changes_nothing(refused: ActiveRule) -> None:
-    policy = new_policy()
-    policy.add_active_rule(rule("r1"))
-    policy.collect_events()
-    before = state(policy)
-    with pytest.raises((DuplicateRuleId, DuplicateMetricWindow)):
-        policy.add_active_rule(refused)
-    assert state(policy) == before
-    assert policy.collect_events() == []
-    check_policy_invariants(policy, [f"add {rule('r1').describe()}", f"add {refused.describe()}"])
+def test_a_refused_add_changes_nothing(refused: ActiveRule, error: type[DomainError]) -> None:
+    # refuses_add also checks that rules, index and events are exactly as before.
+    session = session_with(rule("r1"))
+    session.refuses_add(refused, error)
+    session.check()
 
 
 TestRandomProgramsOfCommands = policy_machine(lambda policy_id: new_policy(policy_id)).TestCase
