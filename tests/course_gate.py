@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from aggregates_course.course.catalog import load_catalog
 from aggregates_course.course.decoys import discover_decoys
@@ -50,17 +51,23 @@ def run_exercise(
     need to prove that something fails. ``profile`` is the Hypothesis profile.
     """
     imports = _ImportRecorder()
-    recorder = pytester.inline_run(
-        *(["--exitfirst"] if first_failure_only else []),
-        str(COURSE_ROOT / "exercises" / slug),
-        f"--target={target}",
-        f"--rootdir={COURSE_ROOT}",
-        "-p",
-        "no:cacheprovider",
-        f"--hypothesis-profile={profile}",
-        "-q",
-        plugins=[imports],
-    )
+    # The inner run loads its Hypothesis profile globally; give the outer session its own back.
+    outer_profile = settings.get_current_profile_name()
+    try:
+        recorder = pytester.inline_run(
+            *(["--exitfirst"] if first_failure_only else []),
+            str(COURSE_ROOT / "exercises" / slug),
+            f"--target={target}",
+            f"--rootdir={COURSE_ROOT}",
+            "-p",
+            "no:cacheprovider",
+            f"--hypothesis-profile={profile}",
+            "-q",
+            plugins=[imports],
+        )
+    finally:
+        settings.load_profile(outer_profile)
+
     passed: dict[str, int] = defaultdict(int)
     failed: dict[str, int] = defaultdict(int)
     errors: list[str] = [str(report.nodeid) for report in recorder.getfailedcollections()]

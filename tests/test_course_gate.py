@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from aggregates_course.course.decoys import Decoy
 from tests.course_gate import (
@@ -106,3 +107,9 @@ def test_readme_shows_the_catalog_hints_and_check_command(slug: str) -> None:
         assert heading in readme, f"{exercise.readme} lacks {heading!r}"
     for hint in exercise.hints:
         assert hint in readme, f"{exercise.readme} and exercises.toml disagree on hint {hint!r}"
+
+
+def test_a_gate_run_leaves_the_outer_hypothesis_profile_alone(pytester: pytest.Pytester) -> None:
+    outer = settings.get_current_profile_name()
+    run_exercise(pytester, SLUGS[0], "solutions", first_failure_only=True, profile="explicit")
+    assert settings.get_current_profile_name() == outer
