@@ -478,8 +478,10 @@ def policy_machine(
     PolicyMachine.TestCase.settings = settings(
         PolicyMachine.TestCase.settings, stateful_step_count=STEPS_PER_PROGRAM
     )
+    name = getattr(make_policy, "__name__", "<lambda>")
+    # Hypothesis prints the class name in every counterexample: make it read as a name.
     PolicyMachine.__name__ = PolicyMachine.__qualname__ = (
-        f"{getattr(make_policy, '__name__', 'Policy')}Machine"
+        "PolicyMachine" if name == "<lambda>" else f"{name}Machine"
     )
     return PolicyMachine
 
