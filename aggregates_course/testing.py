@@ -233,12 +233,15 @@ INVARIANT_WORDS: dict[type[DomainError], str] = {
 """The invariant each refusal protects, in the words failure messages use."""
 
 
+_Refusal = TypeVar("_Refusal", bound=DomainError)
+
+
 def expect_refusal(
-    expected: type[DomainError],
+    expected: type[_Refusal],
     step: str,
     command: Callable[[], object],
     steps: Sequence[str] = (),
-) -> DomainError:
+) -> _Refusal:
     """Run ``command``, which must raise ``expected``; return the error.
 
     Otherwise fail with the invariant in words and the steps that led there, e.g.
@@ -283,18 +286,16 @@ class PolicySession(Generic[_Policy]):
         self.history: list[object] = []
 
     def add(self, rule: ActiveRule) -> None:
-        """Activate ``rule`` through the root and record the step."""
-        self.steps.append(f"add {rule.describe()}")
-        self.policy.add_active_rule(rule)
-        self.history.extend(self.policy.collect_events())
+        """Activate ``rule`` through the root, which must accept it, and record the step."""
+        self._accepts(f"add {rule.describe()}", lambda: self.policy.add_active_rule(rule))
 
     def retire(self, rule_id: str, reason: str) -> None:
-        """Retire ``rule_id`` through the root and record the step."""
-        self.steps.append(f"retire {rule_id} ({reason!r})")
-        self.policy.retire_rule(rule_id, reason)
-        self.history.extend(self.policy.collect_events())
+        """Retire ``rule_id`` through the root, which must accept it, and record the step."""
+        self._accepts(
+            f"retire {rule_id} ({reason!r})", lambda: self.policy.retire_rule(rule_id, reason)
+        )
 
-    def refuses_add(self, rule: ActiveRule, expected: type[DomainError]) -> DomainError:
+    def refuses_add(self, rule: ActiveRule, expected: type[_Refusal]) -> _Refusal:
         """Adding ``rule`` must raise ``expected`` and change nothing; return the error."""
         return self._refuses(
             f"add {rule.describe()}", expected, lambda: self.policy.add_active_rule(rule)
@@ -321,9 +322,20 @@ class PolicySession(Generic[_Policy]):
         """Assert the invariants, naming the steps taken so far."""
         check_policy_invariants(self.policy, self.steps)
 
+    def _accepts(self, step: str, command: Callable[[], object]) -> None:
+        try:
+            command()
+        except DomainError as refused:
+            raise AssertionError(
+                f"{step} breaks no invariant and should be accepted, but it was refused with "
+                f"{type(refused).__name__}: {refused} -- after: {'; '.join([*self.steps, step])}"
+            ) from refused
+        self.steps.append(step)
+        self.history.extend(self.policy.collect_events())
+
     def _refuses(
-        self, step: str, expected: type[DomainError], command: Callable[[], object]
-    ) -> DomainError:
+        self, step: str, expected: type[_Refusal], command: Callable[[], object]
+    ) -> _Refusal:
         before = self.state()
         refused = expect_refusal(expected, step, command, self.steps)
         after = f" -- after: {'; '.join([*self.steps, step])}"

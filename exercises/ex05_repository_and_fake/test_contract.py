@@ -31,7 +31,7 @@ from aggregates_course import (
     SqlitePolicyRepository,
 )
 from aggregates_course.course.target import load_target
-from aggregates_course.testing import active_rules, reasons
+from aggregates_course.testing import active_rules, expect_refusal, reasons
 
 FIVE_MINUTES = timedelta(minutes=5)
 REPOSITORIES = ["fake", "sqlite"]
@@ -83,9 +83,10 @@ def saved_policy(repository: PolicyRepository, policy_id: str = "checkout") -> M
 
 
 def test_loading_an_unknown_id_raises_policy_not_found(repository: PolicyRepository) -> None:
-    with pytest.raises(PolicyNotFound) as refused:
-        repository.load("nobody")
-    assert refused.value.policy_id == "nobody"
+    refused = expect_refusal(
+        PolicyNotFound, "load nobody", lambda: repository.load("nobody"), ["an empty store"]
+    )
+    assert refused.policy_id == "nobody"
 
 
 def test_each_load_returns_a_new_object(repository: PolicyRepository) -> None:
@@ -151,11 +152,15 @@ def stale_save(repository: PolicyRepository) -> tuple[MonitoringPolicy, Monitori
     return winner, loser
 
 
+STALE_SAVE_STEPS = ["two loads at v1", "save r2"]
+
+
 def test_a_stale_copy_is_refused_with_concurrency_conflict(repository: PolicyRepository) -> None:
     _, loser = stale_save(repository)
-    with pytest.raises(ConcurrencyConflict) as refused:
-        repository.save(loser)
-    assert (refused.value.expected, refused.value.actual) == (1, 2), (
+    refused = expect_refusal(
+        ConcurrencyConflict, "save r3", lambda: repository.save(loser), STALE_SAVE_STEPS
+    )
+    assert (refused.expected, refused.actual) == (1, 2), (
         "ConcurrencyConflict should carry the version the copy was loaded at (1) "
         "and the version in the store (2)"
     )
@@ -163,8 +168,7 @@ def test_a_stale_copy_is_refused_with_concurrency_conflict(repository: PolicyRep
 
 def test_a_refused_save_changes_neither_store_nor_copy(repository: PolicyRepository) -> None:
     winner, loser = stale_save(repository)
-    with pytest.raises(ConcurrencyConflict):
-        repository.save(loser)
+    expect_refusal(ConcurrencyConflict, "save r3", lambda: repository.save(loser), STALE_SAVE_STEPS)
     stored = repository.load("checkout")
     assert stored.snapshot() == winner.snapshot(), (
         f"a refused save changed the store to {rule_ids(stored)} at version {stored.version}; "
@@ -178,9 +182,13 @@ def test_a_new_policy_cannot_take_a_stored_id(repository: PolicyRepository) -> N
     saved_policy(repository)
     newcomer = MonitoringPolicy("checkout")
     newcomer.add_active_rule(rule_named("r9", metric="memory"))
-    with pytest.raises(ConcurrencyConflict) as refused:
-        repository.save(newcomer)
-    assert (refused.value.expected, refused.value.actual) == (0, 1)
+    refused = expect_refusal(
+        ConcurrencyConflict,
+        "save a new checkout with r9",
+        lambda: repository.save(newcomer),
+        ["save checkout with r1"],
+    )
+    assert (refused.expected, refused.actual) == (0, 1)
     assert rule_ids(repository.load("checkout")) == ["r1"], (
         "a new policy overwrote the stored one with the same id -- after: save checkout "
         "with r1; save a new checkout with r9"

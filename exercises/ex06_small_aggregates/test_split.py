@@ -30,7 +30,7 @@ from aggregates_course import (
     UnknownRule,
 )
 from aggregates_course.course.target import load_target
-from aggregates_course.testing import check_policy_invariants, metrics, windows
+from aggregates_course.testing import check_policy_invariants, expect_refusal, metrics, windows
 
 SLUG = "ex06_small_aggregates"
 FIVE_MINUTES = timedelta(minutes=5)
@@ -180,18 +180,23 @@ def test_an_alert_for_a_retired_rule_is_refused() -> None:
     operator.retire_rule("r1", "too noisy")
     service.policies.save(operator)
     history = service.evaluator.open("checkout")
-    with pytest.raises(UnknownRule) as refused:
-        history.record_alert("r1", 0.95)
-    assert refused.value.retired, "the refusal should say r1 is retired"
+    refused = expect_refusal(
+        UnknownRule,
+        "record r1",
+        lambda: history.record_alert("r1", 0.95),
+        ["operator retires r1 and saves", "evaluator open"],
+    )
+    assert refused.retired, "the refusal should say r1 is retired"
     assert history.alerts == (), "a refused alert must not be recorded"
 
 
 def test_an_alert_for_an_unknown_rule_is_refused() -> None:
     service = Service(rule_named("r1"))
     history = service.evaluator.open("checkout")
-    with pytest.raises(UnknownRule) as refused:
-        history.record_alert("r9", 0.95)
-    assert not refused.value.retired
+    refused = expect_refusal(
+        UnknownRule, "record r9", lambda: history.record_alert("r9", 0.95), ["evaluator open"]
+    )
+    assert not refused.retired
     assert history.alerts == ()
 
 
@@ -199,8 +204,12 @@ def test_following_a_newer_snapshot_forgets_rules_retired_since() -> None:
     history = alerts().AlertHistory("checkout")
     history.follow(snapshot_of(rule_named("r1"), version=1))
     history.follow(snapshot_of(rule_named("r1"), retire=("r1",), version=2))
-    with pytest.raises(UnknownRule):
-        history.record_alert("r1", 0.95)
+    expect_refusal(
+        UnknownRule,
+        "record r1",
+        lambda: history.record_alert("r1", 0.95),
+        ["follow v1 with r1 active", "follow v2 with r1 retired"],
+    )
     assert history.followed_version == 2
 
 
@@ -212,8 +221,9 @@ def test_following_another_policys_rules_is_refused() -> None:
 
 def test_opening_the_history_of_an_unknown_policy_raises_policy_not_found() -> None:
     service = Service()
-    with pytest.raises(PolicyNotFound):
-        service.evaluator.open("nobody")
+    expect_refusal(
+        PolicyNotFound, "evaluator open nobody", lambda: service.evaluator.open("nobody")
+    )
 
 
 # -- the alert history's own repository ------------------------------------------------------
@@ -225,8 +235,12 @@ def test_two_evaluators_on_one_history_do_conflict() -> None:
     first.record_alert("r1", 0.95)
     second.record_alert("r1", 0.99)
     service.evaluator.save(first)
-    with pytest.raises(ConcurrencyConflict):
-        service.evaluator.save(second)
+    expect_refusal(
+        ConcurrencyConflict,
+        "second evaluator saves",
+        lambda: service.evaluator.save(second),
+        ["two evaluators open", "each records r1", "first evaluator saves"],
+    )
     stored = service.histories.load("checkout")
     assert [a.value for a in stored.alerts] == [0.95], (
         "a refused save changed the stored history -- after: two opens; record 0.95; "
