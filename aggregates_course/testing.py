@@ -241,16 +241,17 @@ def expect_refusal(
     step: str,
     command: Callable[[], object],
     steps: Sequence[str] = (),
+    invariant: str = "",
 ) -> _Refusal:
     """Run ``command``, which must raise ``expected``; return the error.
 
-    Otherwise fail with the invariant in words and the steps that led there, e.g.
+    Otherwise fail naming the ``invariant`` in words and the steps that led there, e.g.
     ``add r1(memory, 5m) should be refused with DuplicateRuleId (rule ids are unique
     within a policy, retired ids included), but it was accepted -- after: add
     r1(cpu, 5m); retire r1 ('replaced'); add r1(memory, 5m)``. A refusal of
     another type is as wrong as none: callers catch the domain's errors.
     """
-    why = f" ({INVARIANT_WORDS[expected]})" if expected in INVARIANT_WORDS else ""
+    why = f" ({invariant})" if invariant else ""
     after = f" -- after: {'; '.join([*steps, step])}"
     try:
         command()
@@ -337,7 +338,9 @@ class PolicySession(Generic[_Policy]):
         self, step: str, expected: type[_Refusal], command: Callable[[], object]
     ) -> _Refusal:
         before = self.state()
-        refused = expect_refusal(expected, step, command, self.steps)
+        refused = expect_refusal(
+            expected, step, command, self.steps, INVARIANT_WORDS.get(expected, "")
+        )
         after = f" -- after: {'; '.join([*self.steps, step])}"
         assert self.state() == before, f"refused command {step} changed the policy{after}"
         events = list(self.policy.collect_events())
@@ -401,7 +404,7 @@ def policy_machine(
             self, step: str, expected: type[DomainError], command: Callable[[], None]
         ) -> None:
             before = self._state()
-            expect_refusal(expected, step, command, self.steps)
+            expect_refusal(expected, step, command, self.steps, INVARIANT_WORDS.get(expected, ""))
             assert self._state() == before, (
                 f"refused command {step} changed the policy -- after: {'; '.join(self.steps)}"
             )

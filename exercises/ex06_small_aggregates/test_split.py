@@ -174,6 +174,9 @@ def test_alerts_are_numbered_in_order_across_saves() -> None:
 # -- the cross-aggregate rule, through the rules' snapshot -----------------------------------
 
 
+ONLY_ACTIVE_RULES_ALERT = "an alert is recorded only for a rule active in the followed snapshot"
+
+
 def test_an_alert_for_a_retired_rule_is_refused() -> None:
     service = Service(rule_named("r1"))
     operator = service.policies.load("checkout")
@@ -185,6 +188,7 @@ def test_an_alert_for_a_retired_rule_is_refused() -> None:
         "record r1",
         lambda: history.record_alert("r1", 0.95),
         ["operator retires r1 and saves", "evaluator open"],
+        ONLY_ACTIVE_RULES_ALERT,
     )
     assert refused.retired, "the refusal should say r1 is retired"
     assert history.alerts == (), "a refused alert must not be recorded"
@@ -194,7 +198,11 @@ def test_an_alert_for_an_unknown_rule_is_refused() -> None:
     service = Service(rule_named("r1"))
     history = service.evaluator.open("checkout")
     refused = expect_refusal(
-        UnknownRule, "record r9", lambda: history.record_alert("r9", 0.95), ["evaluator open"]
+        UnknownRule,
+        "record r9",
+        lambda: history.record_alert("r9", 0.95),
+        ["evaluator open"],
+        ONLY_ACTIVE_RULES_ALERT,
     )
     assert not refused.retired
     assert history.alerts == ()
@@ -209,6 +217,7 @@ def test_following_a_newer_snapshot_forgets_rules_retired_since() -> None:
         "record r1",
         lambda: history.record_alert("r1", 0.95),
         ["follow v1 with r1 active", "follow v2 with r1 retired"],
+        ONLY_ACTIVE_RULES_ALERT,
     )
     assert history.followed_version == 2
 
