@@ -17,7 +17,6 @@ import importlib.metadata
 import json
 import os
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from aggregates_course.course.catalog import (
 )
 from aggregates_course.course.console import Console, Progress
 from aggregates_course.course.demo import run_demo
+from aggregates_course.course.files import write_atomically
 from aggregates_course.course.pristine import PristineError, load_manifest
 from aggregates_course.course.results import results_document
 from aggregates_course.course.runner import Course, ExerciseRun, Problem, is_available
@@ -489,7 +489,7 @@ class App:
                     backup.parent.mkdir(parents=True, exist_ok=True)
                     backup.write_bytes(current)
                     self.out.line(f"Your version of {shown} is saved in {backup}")
-                _write_atomically(path, stub)
+                write_atomically(path, stub)
                 self.out.line(f"{self.out.ok_mark} {shown} is the original stub again.")
         return code
 
@@ -656,14 +656,6 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
             continue  # an editor may be replacing the file right now
         snapshot[name] = (info.st_mtime_ns, info.st_size)
     return snapshot
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(content)
-    os.replace(temporary, path)
 
 
 def main(

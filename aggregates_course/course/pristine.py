@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aggregates_course.course.catalog import Exercise, load_catalog
+from aggregates_course.course.files import write_atomically
 
 SNAPSHOT_FOLDER = ".course"
 MANIFEST_NAME = "manifest.json"
@@ -185,9 +185,8 @@ def write_snapshot(course_root: Path, catalog: Sequence[Exercise]) -> Manifest:
         "regenerate_with": REGENERATE,
         "exercises": hashes,
     }
-    temporary = folder / f"{MANIFEST_NAME}.tmp"
-    temporary.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, folder / MANIFEST_NAME)
+    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    write_atomically(folder / MANIFEST_NAME, text.encode("utf-8"))
     return Manifest(course_root, hashes)
 
 

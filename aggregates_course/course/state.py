@@ -13,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from aggregates_course.course.files import write_atomically
 
 STATE_FOLDER = ".aggregates-course"
 STATE_FILE = "state.json"
@@ -103,15 +104,5 @@ class StateStore:
 
     def save(self, state: CourseState) -> None:
         """Write ``state`` so a reader sees the old or the new file, never a mix."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            prefix=".state-", suffix=".tmp", dir=self.folder, text=True
-        )
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(state.to_json(), stream, indent=1, sort_keys=True)
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        text = json.dumps(state.to_json(), indent=1, sort_keys=True)
+        write_atomically(self.path, text.encode("utf-8"))
