@@ -12,6 +12,7 @@ from hypothesis import settings
 
 from aggregates_course.course.catalog import load_catalog
 from aggregates_course.course.decoys import discover_decoys
+from aggregates_course.course.target import configure_target, current_target
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(COURSE_ROOT)
@@ -51,8 +52,10 @@ def run_exercise(
     need to prove that something fails. ``profile`` is the Hypothesis profile.
     """
     imports = _ImportRecorder()
-    # The inner run loads its Hypothesis profile globally; give the outer session its own back.
+    # The inner run sets its Hypothesis profile and --target globally; give the outer
+    # session its own back.
     outer_profile = settings.get_current_profile_name()
+    outer_target = current_target()
     try:
         recorder = pytester.inline_run(
             *(["--exitfirst"] if first_failure_only else []),
@@ -67,6 +70,7 @@ def run_exercise(
         )
     finally:
         settings.load_profile(outer_profile)
+        configure_target(COURSE_ROOT, outer_target)
 
     passed: dict[str, int] = defaultdict(int)
     failed: dict[str, int] = defaultdict(int)

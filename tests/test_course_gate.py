@@ -8,6 +8,7 @@ import pytest
 from hypothesis import settings
 
 from aggregates_course.course.decoys import Decoy
+from aggregates_course.course.target import current_target
 from tests.course_gate import (
     CATALOG,
     COURSE_ROOT,
@@ -109,7 +110,7 @@ def test_readme_shows_the_catalog_hints_and_check_command(slug: str) -> None:
         assert hint in readme, f"{exercise.readme} and exercises.toml disagree on hint {hint!r}"
 
 
-def test_a_gate_run_leaves_the_outer_hypothesis_profile_alone(pytester: pytest.Pytester) -> None:
-    outer = settings.get_current_profile_name()
+def test_a_gate_run_leaves_the_outer_profile_and_target_alone(pytester: pytest.Pytester) -> None:
+    outer = (settings.get_current_profile_name(), current_target())
     run_exercise(pytester, SLUGS[0], "solutions", first_failure_only=True, profile="explicit")
-    assert settings.get_current_profile_name() == outer
+    assert (settings.get_current_profile_name(), current_target()) == outer
