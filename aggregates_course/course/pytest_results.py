@@ -82,6 +82,7 @@ def describe_failure(error: BaseException) -> dict[str, Any]:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    """Remember the tests in file order, so "the first failure" means the first in the file."""
     for item in session.items:
         _order.append(item.nodeid)
         path, line, _ = item.location
@@ -93,6 +94,7 @@ def pytest_exception_interact(
     call: pytest.CallInfo[Any],
     report: pytest.CollectReport | pytest.TestReport,
 ) -> None:
+    """Keep each failure's exception in learner terms: message, steps, and where it was raised."""
     if call.excinfo is None:
         return
     failure = describe_failure(call.excinfo.value)
@@ -104,6 +106,7 @@ def pytest_exception_interact(
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up each test's outcome and duration over setup, call and teardown."""
     outcome = _outcomes.setdefault(report.nodeid, {"status": "passed", "duration": 0.0})
     outcome["duration"] += report.duration
     if report.failed:
@@ -114,6 +117,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the collected results as JSON where the CLI asked for them."""
     target = os.environ.get(REPORT_ENV)
     if not target:
         return
