@@ -22,14 +22,22 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, precondition, rule
 
-from aggregates_course import ActiveRule, DuplicateMetricWindow, DuplicateRuleId, format_window
+from aggregates_course import (
+    ActiveRule,
+    DomainError,
+    DuplicateMetricWindow,
+    DuplicateRuleId,
+    format_window,
+)
 from aggregates_course.course.target import load_target
 from aggregates_course.testing import (
+    INVARIANT_WORDS,
     METRICS,
     STEPS_PER_PROGRAM,
     WINDOWS,
     active_rules,
     check_policy_invariants,
+    expect_refusal,
     metrics,
     policy_machine,
     reasons,
@@ -320,10 +328,21 @@ def test_reading_stays_the_same() -> None:
 
 def test_the_root_commands_still_guard_the_invariants() -> None:
     held = caller()
-    with pytest.raises(DuplicateRuleId):
-        held.policy.add_active_rule(make_rule("r0", "memory", FIVE_MINUTES))
-    with pytest.raises(DuplicateMetricWindow):
-        held.policy.add_active_rule(make_rule("r4"))
+    start = ["create policy-1 with active r1(cpu, 5m), r2, r3 and retired r0(cpu, 1h)"]
+    expect_refusal(
+        DuplicateRuleId,
+        "add r0(memory, 5m)",
+        lambda: held.policy.add_active_rule(make_rule("r0", "memory", FIVE_MINUTES)),
+        start,
+        INVARIANT_WORDS[DuplicateRuleId],
+    )
+    expect_refusal(
+        DuplicateMetricWindow,
+        "add r4(cpu, 5m)",
+        lambda: held.policy.add_active_rule(make_rule("r4")),
+        start,
+        INVARIANT_WORDS[DuplicateMetricWindow],
+    )
     held.policy.retire_rule("r1", "too noisy")
     held.policy.add_active_rule(make_rule("r4"))
     assert [r.rule_id for r in held.policy.active_rules] == ["r2", "r3", "r4"]
@@ -340,14 +359,18 @@ def test_the_root_commands_still_guard_the_invariants() -> None:
     ids=["two rules watch (cpu, 5m)", "r1 twice", "r1 active and retired"],
 )
 def test_the_constructor_checks_the_initial_rules(
-    active: list[tuple[str, str]], retired_ids: list[str], error: type[Exception]
+    active: list[tuple[str, str]], retired_ids: list[str], error: type[DomainError]
 ) -> None:
-    with pytest.raises(error):
-        policy_module().MonitoringPolicy(
+    expect_refusal(
+        error,
+        f"create policy-1 with active {[i for i, _ in active]} and retired {retired_ids}",
+        lambda: policy_module().MonitoringPolicy(
             POLICY_ID,
             active_rules=[make_rule(rule_id, metric) for rule_id, metric in active],
             retired_rules=[retired(make_rule(i, "memory", ONE_HOUR), "old") for i in retired_ids],
-        )
+        ),
+        invariant=INVARIANT_WORDS[error],
+    )
 
 
 # -- every route, mixed with root commands ---------------------------------------------------

@@ -37,11 +37,13 @@ from aggregates_course import (
 )
 from aggregates_course.course.target import load_target
 from aggregates_course.testing import (
+    INVARIANT_WORDS,
     METRICS,
     RULE_IDS,
     PolicyModel,
     active_rules,
     check_policy_invariants,
+    expect_refusal,
     rule_ids,
 )
 
@@ -192,8 +194,13 @@ def test_retire_rule_saves_the_retirement_and_returns_the_new_version() -> None:
 def test_a_refusal_by_the_policy_saves_nothing_and_is_not_retried() -> None:
     store = stored(rule("r1"))
     repository = RivalsBeforeSave(store)
-    with pytest.raises(DuplicateMetricWindow):
-        application().activate_rule(repository, POLICY_ID, rule("r2"))
+    expect_refusal(
+        DuplicateMetricWindow,
+        "operator activates r2(cpu, 5m)",
+        lambda: application().activate_rule(repository, POLICY_ID, rule("r2")),
+        ["store r1(cpu, 5m)"],
+        INVARIANT_WORDS[DuplicateMetricWindow],
+    )
     assert (repository.loads, repository.saves) == (1, 0), (
         f"a refused command loaded {repository.loads} and saved {repository.saves} times; "
         "the policy's refusal is final, only a ConcurrencyConflict is worth another try"
@@ -238,8 +245,13 @@ def test_a_retry_decides_again_on_the_fresh_copy() -> None:
     # The rival took (cpu, 5m) first, so the operator's r1 is now refused by the root.
     store = stored()
     repository = RivalsBeforeSave(store, [[RivalAdd(rule("r9"))]])
-    with pytest.raises(DuplicateMetricWindow):
-        application().activate_rule(repository, POLICY_ID, rule("r1"))
+    expect_refusal(
+        DuplicateMetricWindow,
+        "operator activates r1(cpu, 5m)",
+        lambda: application().activate_rule(repository, POLICY_ID, rule("r1")),
+        ["operator loads", "a rival adds r9(cpu, 5m) and saves first"],
+        INVARIANT_WORDS[DuplicateMetricWindow],
+    )
     assert rule_ids_of(store.load(POLICY_ID)) == (["r9"], [])
 
 
@@ -247,8 +259,13 @@ def test_the_retry_gives_up_after_three_conflicts_and_keeps_every_rival_edit() -
     store = stored()
     rivals = [[RivalAdd(rule(f"x{n}", "memory", timedelta(n)))] for n in (1, 2, 3)]
     repository = RivalsBeforeSave(store, rivals)
-    with pytest.raises(ConcurrencyConflict):
-        application().activate_rule(repository, POLICY_ID, rule("r1"))
+    expect_refusal(
+        ConcurrencyConflict,
+        "operator activates r1(cpu, 5m)",
+        lambda: application().activate_rule(repository, POLICY_ID, rule("r1")),
+        ["a rival saves first before each of the operator's saves"],
+        f"a command gives up after {ATTEMPTS} conflicts",
+    )
     assert repository.saves == ATTEMPTS, (
         f"the command gave up after {repository.saves} save(s); with a rival saving first "
         f"every time, it must try {ATTEMPTS} times and then raise ConcurrencyConflict"
