@@ -30,10 +30,6 @@ class GateRun:
     imported_files: frozenset[Path]
 
     @property
-    def total_passed(self) -> int:
-        return sum(self.passed.values())
-
-    @property
     def total_failed(self) -> int:
         return sum(self.failed.values())
 
