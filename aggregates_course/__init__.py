@@ -6,6 +6,7 @@ save it whole, with optimistic concurrency. Everything here is standard
 library only; Hypothesis strategies live in :mod:`aggregates_course.testing`.
 """
 
+from aggregates_course.adapters.errors import StorageError
 from aggregates_course.adapters.memory import InMemoryPolicyRepository
 from aggregates_course.adapters.repository import PolicyRepository
 from aggregates_course.adapters.sqlite import SqlitePolicyRepository
@@ -41,6 +42,7 @@ __all__ = [
     "RuleActivated",
     "RuleRetired",
     "SqlitePolicyRepository",
+    "StorageError",
     "UnknownRule",
     "format_window",
 ]

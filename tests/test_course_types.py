@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
-from mypy import api
-
 from tests.course_gate import CATALOG
+from tests.tooling import ROOT, group_tool
 
 
 def test_solved_exercises_pass_mypy_strict(tmp_path: Path) -> None:
@@ -17,7 +17,12 @@ def test_solved_exercises_pass_mypy_strict(tmp_path: Path) -> None:
         shutil.copytree(exercise.folder, solved, ignore=shutil.ignore_patterns("__pycache__"))
         for name in exercise.files:
             shutil.copy2(exercise.solution_folder / name, solved / name)
-    stdout, stderr, status = api.run(
-        ["--strict", "--no-incremental", "--python-version", "3.11", str(tmp_path)]
+    mypy = group_tool("lint", "mypy")
+    checked = subprocess.run(
+        [*mypy, "--strict", "--no-incremental", "--python-version", "3.11", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    assert status == 0, stdout + stderr
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -14,20 +14,19 @@ import importlib.util
 import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
 from aggregates_course.course.catalog import HINT_TIERS, Exercise, load_catalog
 from tests.docs_browser import Browser, BrowserError, attributes, find_chromium, text_of, walk
+from tests.tooling import group_tool, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -40,13 +39,6 @@ _PYTHON_FENCE = re.compile(r"^\s*```\s*(py|python|python3|pycon)\b(.*)$")
 _SKIP_DIRECTIVE = re.compile(r"<!--+\s*skip:\s*(\w+)(.*?)-*->")
 
 
-def skip_or_fail(reason: str) -> NoReturn:
-    """Skip locally with ``reason``; in CI (``CI`` set) a missing tool is a failure."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so this cannot be skipped)")
-    pytest.skip(reason)
-
-
 def markdown_sources() -> list[Path]:
     """Every Markdown file whose Python blocks must run: the pages and the README."""
     return [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
@@ -55,11 +47,10 @@ def markdown_sources() -> list[Path]:
 @pytest.fixture(scope="session")
 def built_site() -> Path:
     """Build the site exactly as the README says, once per test session."""
-    if importlib.util.find_spec("zensical") is None:
-        skip_or_fail("the docs dependency group is not installed: run `uv sync --group docs`")
+    zensical = group_tool("docs", "zensical")
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", *BUILD_COMMAND],
+        [*zensical, *BUILD_COMMAND[1:]],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -83,7 +74,7 @@ def test_sybil_is_there_to_run_the_python_blocks() -> None:
     if importlib.util.find_spec("sybil") is None:
         skip_or_fail(
             "Sybil is not installed, so the Python blocks in docs/ and README.md did not run; "
-            "install the dev group (`uv sync`)"
+            "install the docs group (`uv sync --group docs`)"
         )
 
 
