@@ -31,7 +31,7 @@ from aggregates_course.course.runner import TestResult as SavedTest  # not a pyt
 from aggregates_course.course.shapes import ShapeError
 from aggregates_course.course.state import CourseState
 from tests.cli_state_support import STATE
-from tests.test_cli_support import EX01, solve, warm_course
+from tests.test_cli_support import EX01, EX02, run_cli, solve, warm_course
 
 __all__ = ["warm_course"]  # a fixture, re-exported for pytest
 
@@ -166,3 +166,14 @@ def test_a_hint_count_is_accepted_exactly_when_it_names_a_tier_or_none(count: in
     else:
         with pytest.raises(ShapeError, match=f"hints.{EX01}"):
             CourseState.from_json(document)
+
+
+def test_a_cached_pending_run_with_nothing_to_show_is_run_again(warm_course: Path) -> None:
+    state = json.loads((warm_course / STATE).read_text(encoding="utf-8"))
+    (stub_run,) = [run for run in state["results"][EX02].values() if run["status"] == "pending"]
+    for test in stub_run["tests"]:
+        test["status"] = "passed"  # still "pending", yet no failure left to show
+    (warm_course / STATE).write_text(json.dumps(state), encoding="utf-8")
+    result = run_cli(warm_course, "check", EX02)
+    assert result.code == 1
+    assert "FAIL test_double_is_twice_the_number" in result.out

@@ -200,22 +200,34 @@ def write_snapshot(course_root: Path, catalog: Sequence[Exercise]) -> Manifest:
     return Manifest(course_root, hashes)
 
 
-def stale_entries(course_root: Path, catalog: Sequence[Exercise]) -> list[str]:
-    """How the stored snapshot differs from ``exercises/`` now; empty when it is current."""
+def stale_entries(
+    course_root: Path, catalog: Sequence[Exercise], *, learner_files: bool = True
+) -> list[str]:
+    """How the stored snapshot differs from ``exercises/`` now; empty when it is current.
+
+    With ``learner_files=False`` the files learners edit are left out of the
+    comparison (in a learner's checkout they differ from the stubs by design);
+    their stored copies are still checked against the manifest.
+    """
     try:
         manifest = load_manifest(course_root)
     except PristineError as error:
         return [str(error)]
     current = build_manifest(course_root, catalog)
+    edited = {exercise.slug: set(exercise.files) for exercise in catalog}
     problems: list[str] = []
     for slug in sorted(set(current) | set(manifest.hashes)):
         now, stored = current.get(slug, {}), manifest.hashes.get(slug, {})
         for name in sorted(set(now) | set(stored)):
+            if not learner_files and name in edited.get(slug, set()):
+                continue
             if now.get(name) != stored.get(name):
                 problems.append(f"{slug}/{name}: manifest differs from exercises/")
     for exercise in catalog:
         for name in exercise.files:
-            if name in current.get(exercise.slug, {}):
+            if name in current.get(exercise.slug, {}) or name in manifest.hashes.get(
+                exercise.slug, {}
+            ):
                 try:
                     manifest.pristine_bytes(exercise, name)
                 except PristineError as error:
