@@ -9,11 +9,15 @@ anyone wrote, and every change must survive.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from aggregates_course.course import lock
 from aggregates_course.course.cli import main
 from aggregates_course.course.lock import StateLock
 from aggregates_course.course.runner import Course, ExerciseRun
@@ -128,3 +132,26 @@ def test_a_course_state_round_trips_through_an_update(fresh_course: Path) -> Non
     assert Course.open(fresh_course).state == CourseState(
         results={EX01: {"a": failing_run(EX01, "a").to_json()}}
     )
+
+
+def test_a_file_system_without_locks_still_saves(
+    fresh_course: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_locks_here(handle: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock, "_acquire", no_locks_here)
+    assert run_cli(fresh_course, "hint", EX01).code == 0
+    state = json.loads((fresh_course / STATE).read_text(encoding="utf-8"))
+    assert state["hints"] == {EX01: 1}
+
+
+def test_a_real_locking_failure_is_not_mistaken_for_a_missing_feature(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(handle: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(lock, "_acquire", broken)
+    with pytest.raises(OSError, match="Input/output error"), StateLock(tmp_path / "x.lock"):
+        pass

@@ -268,3 +268,15 @@ def test_reset_names_a_learner_file_it_cannot_read_and_leaves_it(learner_copy: P
     assert f"cannot reset exercises/{EX01}/policy.py: permission denied for {policy}" in line
     policy.chmod(0o644)
     assert policy.read_text(encoding="utf-8") == "# mine\n"
+
+
+def test_a_damaged_file_quoting_control_characters_is_still_reported_in_one_plain_line(
+    warm_course: Path,
+) -> None:
+    slug = "ex\n01\x1b[2J\r"
+    content = json.dumps({"version": 1, "completed": {}, "results": {}, "hints": {slug: 9}})
+    (warm_course / STATE).write_text(content, encoding="utf-8")
+    result = run_cli(warm_course, "hint", EX01)
+    line = one_line(result.err)
+    assert line.isprintable()
+    assert "hints.ex 01 [2J is 9" in line

@@ -260,5 +260,7 @@ class StateStore:
 
 
 def _short(reason: str, limit: int = 100) -> str:
-    line = " ".join(reason.split())
+    """``reason`` as one short printable line: it may quote a damaged file's own text."""
+    line = "".join(char if char.isprintable() else " " for char in reason)
+    line = " ".join(line.split())
     return line if len(line) <= limit else line[: limit - 3] + "..."
