@@ -41,6 +41,15 @@ def failing_run(slug: str, stamp: str) -> ExerciseRun:
     return ExerciseRun(slug, "pending", (test,), duration=0.1, fingerprint=stamp)
 
 
+def run_to_the_end(children: list[Any]) -> None:
+    """Start every child process, wait for all, and fail unless each one succeeded."""
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+    assert [child.exitcode for child in children] == [0] * len(children)
+
+
 def _watcher(root: Path, barrier: Any, index: int) -> None:
     course = Course.open(root)  # opened before anyone writes: a stale copy, as `watch` holds
     barrier.wait(WAIT)
@@ -68,11 +77,7 @@ def test_watchers_and_hints_in_parallel_processes_all_keep_their_changes(
         context.Process(target=_watcher, args=(fresh_course, barrier, index))
         for index in range(WATCHERS)
     ] + [context.Process(target=_hinter, args=(fresh_course, barrier, slug)) for slug in hinters]
-    for child in children:
-        child.start()
-    for child in children:
-        child.join()
-    assert [child.exitcode for child in children] == [0] * len(children)
+    run_to_the_end(children)
     state = json.loads((fresh_course / STATE).read_text(encoding="utf-8"))
     assert state["hints"] == {EX01: 2, EX02: 3, EX03: 2}
     for index in range(WATCHERS):
@@ -102,26 +107,22 @@ COUNTERS = 4
 INCREMENTS = 50
 
 
-def _count(counter: Path, lock: Path, barrier: Any) -> None:
+def _count(counter: Path, lock_file: Path, barrier: Any) -> None:
     barrier.wait(WAIT)
     for _ in range(INCREMENTS):
-        with StateLock(lock):
+        with StateLock(lock_file):
             counter.write_text(str(int(counter.read_text()) + 1))
 
 
 def test_the_lock_lets_one_process_at_a_time_read_and_write(tmp_path: Path) -> None:
-    counter, lock = tmp_path / "counter", tmp_path / "counter.lock"
+    counter, lock_file = tmp_path / "counter", tmp_path / "counter.lock"
     counter.write_text("0")
     context = processes()
     barrier = context.Barrier(COUNTERS)
     children = [
-        context.Process(target=_count, args=(counter, lock, barrier)) for _ in range(COUNTERS)
+        context.Process(target=_count, args=(counter, lock_file, barrier)) for _ in range(COUNTERS)
     ]
-    for child in children:
-        child.start()
-    for child in children:
-        child.join()
-    assert [child.exitcode for child in children] == [0] * COUNTERS
+    run_to_the_end(children)
     assert int(counter.read_text()) == COUNTERS * INCREMENTS
 
 
