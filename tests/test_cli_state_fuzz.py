@@ -185,7 +185,7 @@ def test_any_json_in_the_state_file(replaying: Replaying, value: object, argv: l
     run_on_state(replaying.course, json.dumps(value).encode(), argv)
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=100)
 @given(data=st.data(), argv=st.sampled_from(INVOCATIONS))
 def test_a_real_state_with_one_value_damaged(
     replaying: Replaying, data: st.DataObject, argv: list[str]
