@@ -460,7 +460,9 @@ class Course:
     store: StateStore
     state: CourseState = field(default_factory=CourseState)
     #: Changes made here since the last save, in order; replayed onto the file when saving.
-    unsaved: list[Callable[[CourseState], object]] = field(default_factory=list)
+    unsaved: list[Callable[[CourseState], object]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     @classmethod
     def open(cls, root: Path | None = None, *, warn: Callable[[str], None] | None = None) -> Course:
