@@ -129,3 +129,12 @@ def no_traceback(*texts: str) -> None:
     """Fail if any of ``texts`` carries a Python traceback."""
     for text in texts:
         assert "Traceback (most recent call last)" not in text, text
+
+
+def keep_only(course: Path, *slugs: str) -> None:
+    """Cut the course's catalog down to the exercises ``slugs``, in their order."""
+    catalog = course / "exercises" / "exercises.toml"
+    entries = catalog.read_text(encoding="utf-8").split("[[exercise]]")[1:]
+    kept = [entry for entry in entries if any(f'slug = "{slug}"' in entry for slug in slugs)]
+    assert len(kept) == len(slugs), f"not every one of {slugs} is in {catalog}"
+    catalog.write_text("".join(f"[[exercise]]{entry}" for entry in kept), encoding="utf-8")
