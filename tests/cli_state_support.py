@@ -1,68 +1,103 @@
 """Helpers for the tests of the CLI's state under damage, sharing and permissions (no tests here).
 
-File permissions only stop a process that is not root: root reads a mode-000
-file as if nothing were wrong. So that a mode-000 ``state.json`` or a read-only
-exercise folder is tested for real even where the suite runs as root (CI, a
-container), :func:`run_as_learner` runs the CLI in a forked child process that
-first gives up root for an unprivileged user id, then calls the same
-in-process entry point as every other CLI test. Run as an ordinary user, the
-child just runs. Windows has no permission bits of this kind; those tests skip.
+File permissions only stop a process that may not override them: root reads
+a mode-000 file as if nothing were wrong. So that a mode-000 ``state.json``
+or a read-only exercise folder is tested for real where the suite runs as
+root (CI, a container), :func:`run_as_learner` runs the CLI in a forked child
+that first gives up the capabilities that let root ignore permission bits
+(``CAP_DAC_OVERRIDE``, ``CAP_DAC_READ_SEARCH``, ``CAP_FOWNER``; Linux's
+``capset``), then calls the same in-process entry point as every other CLI
+test. It stays uid 0, the owner of the files, so the kernel applies their
+owner bits to it exactly as to a learner on their own checkout, while the
+Python installation stays readable. Run as an ordinary user, the child just
+runs. Where neither applies (Windows, root elsewhere than Linux) those tests skip.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
+from multiprocessing.context import ForkContext, SpawnContext
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.test_cli_support import Outcome, run_cli
 
-#: The conventional "nobody" user; any id without special rights would do.
-UNPRIVILEGED = 65534
 STATE = Path(".aggregates-course") / "state.json"
+#: The capabilities that let root read, search and change files whatever their mode.
+PERMISSION_OVERRIDES = (1, 2, 3)  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
+_CAPABILITY_VERSION_3 = 0x20080522
 
 
-def processes() -> Any:
+def processes() -> ForkContext | SpawnContext:
     """A multiprocessing context that starts children quickly: fork where there is one.
 
     The children only call this project's functions, and the test process runs
     no threads of its own, so forking is safe; elsewhere ``spawn`` is the fallback.
     """
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-
-
-def needs_permission_bits() -> None:
-    """Skip on platforms where ``chmod`` cannot take read or write access away."""
-    if sys.platform == "win32":
-        pytest.skip("Windows has no POSIX permission bits to take away")
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
+def needs_posix_modes() -> None:
+    """Skip where files have no POSIX mode bits to set and read back."""
+    if sys.platform == "win32":
+        pytest.skip("Windows has no POSIX permission bits")
+
+
+def needs_permission_bits() -> None:
+    """Skip where ``chmod`` cannot take read or write access away from the CLI under test."""
+    needs_posix_modes()
+    if _is_root() and sys.platform != "linux":
+        pytest.skip("root ignores permission bits, and only Linux lets it give that up here")
+
+
+class _CapabilityHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapabilitySets(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def _give_up_permission_overrides() -> None:
+    """Drop, for this process only, root's power to ignore file permission bits."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = _CapabilityHeader(_CAPABILITY_VERSION_3, 0)
+    sets = (_CapabilitySets * 2)()  # capabilities 0-31, then 32-63
+    if libc.capget(ctypes.byref(header), sets) != 0:
+        raise OSError(ctypes.get_errno(), "capget failed")
+    keep = ~sum(1 << capability for capability in PERMISSION_OVERRIDES) & 0xFFFFFFFF
+    for name in ("effective", "permitted", "inheritable"):
+        setattr(sets[0], name, getattr(sets[0], name) & keep)
+    if libc.capset(ctypes.byref(header), sets) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
 def _as_learner(send: Connection, root: Path, argv: tuple[str, ...]) -> None:
     if _is_root():
-        os.setgroups([])
-        os.setgid(UNPRIVILEGED)
-        os.setuid(UNPRIVILEGED)
+        _give_up_permission_overrides()
     send.send(run_cli(root, *argv))
 
 
 def run_as_learner(root: Path, *argv: str) -> Outcome:
-    """Run ``aggregates-course *argv`` on ``root`` as a user whom permission bits do stop.
+    """Run ``aggregates-course *argv`` on ``root`` in a process that permission bits do stop.
 
-    ``root`` must be a :func:`learner_course` (owned by that user). An
-    exception in the child, a traceback included, fails the calling test.
+    An exception in the child, a traceback included, fails the calling test.
     """
     needs_permission_bits()
     context = processes()
@@ -79,37 +114,20 @@ def run_as_learner(root: Path, *argv: str) -> Outcome:
     return outcome
 
 
-def hand_over(course: Path) -> None:
-    """Make ``course`` (and everything in it) belong to the user :func:`run_as_learner` runs as."""
-    if not _is_root():
-        return
-    os.chown(course, UNPRIVILEGED, UNPRIVILEGED)
-    for folder, names, files in os.walk(course):
-        for name in names + files:
-            os.chown(os.path.join(folder, name), UNPRIVILEGED, UNPRIVILEGED, follow_symlinks=False)
+def restoring_access(course: Path) -> Iterator[Path]:
+    """Yield ``course``; afterwards give its owner full access everywhere again.
 
-
-def learner_course(template: Path) -> Iterator[Path]:
-    """A copy of ``template`` that :func:`run_as_learner` can use, removed afterwards.
-
-    pytest's own temporary folders are private to the user running the
-    suite, so the copy lives in a folder of its own that anyone may enter.
+    For fixtures whose tests take permissions away: pytest must be able to
+    remove the folder later, whoever runs the suite.
     """
     needs_permission_bits()
-    home = Path(tempfile.mkdtemp(prefix="aggregates-course-learner-"))
-    home.chmod(0o755)
-    course = home / "course"
-    shutil.copytree(template, course)
-    hand_over(course)
     try:
         yield course
     finally:
-        _restore_access(home)
-        shutil.rmtree(home, ignore_errors=True)
+        _restore_access(course)
 
 
 def _restore_access(path: Path) -> None:
-    """Give the owner back read, write and search access everywhere, so the copy can be removed."""
     if path.is_symlink():
         return
     path.chmod(path.stat().st_mode | 0o700)

@@ -6,7 +6,7 @@ import stat
 from pathlib import Path
 
 from aggregates_course.course.pristine import pristine_path
-from tests.cli_state_support import needs_permission_bits
+from tests.cli_state_support import needs_posix_modes
 from tests.test_cli_support import EX01, EX02, run_cli, warm_course
 
 __all__ = ["warm_course"]  # a fixture, re-exported for pytest
@@ -72,7 +72,7 @@ def test_a_deleted_file_is_named_by_check_and_brought_back_by_reset(warm_course:
 
 
 def test_reset_keeps_the_mode_of_the_file_it_restores(warm_course: Path) -> None:
-    needs_permission_bits()
+    needs_posix_modes()
     policy = warm_course / "exercises" / EX01 / "policy.py"
     policy.write_text(LEARNER_TEXT, encoding="utf-8")
     policy.chmod(0o754)
@@ -81,7 +81,7 @@ def test_reset_keeps_the_mode_of_the_file_it_restores(warm_course: Path) -> None
 
 
 def test_a_stub_reset_in_place_of_a_deleted_file_gets_the_usual_mode(warm_course: Path) -> None:
-    needs_permission_bits()
+    needs_posix_modes()
     policy = warm_course / "exercises" / EX01 / "policy.py"
     policy.unlink()
     assert run_cli(warm_course, "reset", EX01).code == 0

@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from aggregates_course.course.state import CORRUPT_SUFFIX
-from tests.cli_state_support import STATE, learner_course, no_traceback, one_line, run_as_learner
+from tests.cli_state_support import (
+    STATE,
+    no_traceback,
+    one_line,
+    restoring_access,
+    run_as_learner,
+)
 from tests.test_cli_support import EX01, run_cli, warm_course
 
 __all__ = ["warm_course"]  # a fixture, re-exported for pytest
@@ -195,7 +201,7 @@ def test_reset_refuses_in_one_line_when_backups_is_a_file(warm_course: Path) -> 
 
 @pytest.fixture
 def learner_copy(warm_course: Path) -> Iterator[Path]:
-    yield from learner_course(warm_course)
+    yield from restoring_access(warm_course)
 
 
 def test_an_unreadable_state_file_is_an_error_and_is_never_overwritten(

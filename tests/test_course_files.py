@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aggregates_course.course.files import trouble, write_atomically
-from tests.cli_state_support import needs_permission_bits
+from tests.cli_state_support import needs_posix_modes
 
 
 def test_the_new_content_replaces_the_old_and_nothing_else_is_left(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_missing_folders_are_created(tmp_path: Path) -> None:
 
 
 def test_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
-    needs_permission_bits()
+    needs_posix_modes()
     target = tmp_path / "policy.py"
     target.write_text("old")
     target.chmod(0o750)
@@ -46,7 +46,7 @@ def test_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
 
 
 def test_a_new_file_gets_the_mode_any_new_file_gets(tmp_path: Path) -> None:
-    needs_permission_bits()
+    needs_posix_modes()
     write_atomically(tmp_path / "new.py", b"x")
     (tmp_path / "plain.py").write_bytes(b"x")
     modes = {stat.S_IMODE((tmp_path / name).stat().st_mode) for name in ("new.py", "plain.py")}
