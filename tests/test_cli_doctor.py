@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from tests.test_cli_support import EX01, EX03, run_cli, warm_course
+from aggregates_course.course.pristine import pristine_path
+from tests.cli_state_support import keep_only
+from tests.test_cli_support import EX01, EX02, EX03, run_cli, warm_course
 
 __all__ = ["warm_course"]  # a fixture, re-exported for pytest
 
@@ -30,3 +33,28 @@ def test_doctor_flags_an_edited_test_file_and_a_missing_exercise(warm_course: Pa
 def test_doctor_does_not_count_the_learners_own_files(warm_course: Path) -> None:
     (warm_course / "exercises" / EX01 / "policy.py").write_text("# mine\n", encoding="utf-8")
     assert "policy.py is edited" not in run_cli(warm_course, "doctor").out
+
+
+def test_doctor_reports_a_deleted_pristine_snapshot_that_reset_would_need(
+    warm_course: Path,
+) -> None:
+    shutil.rmtree(warm_course / ".course" / "pristine")
+    result = run_cli(warm_course, "doctor")
+    assert result.code == 1
+    assert f"the original stub of exercises/{EX01}/policy.py cannot be used" in result.out
+    assert "git checkout -- .course" in result.out
+    assert "All good." not in result.out
+
+
+def test_doctor_reports_a_damaged_pristine_copy(warm_course: Path) -> None:
+    pristine_path(warm_course, EX01, "policy.py").write_text("x = 1\n", encoding="utf-8")
+    result = run_cli(warm_course, "doctor")
+    assert result.code == 1
+    assert f"the original stub of exercises/{EX01}/policy.py cannot be used" in result.out
+    assert "does not match the course manifest" in result.out
+
+
+def test_doctor_says_all_good_when_nothing_is_wrong(warm_course: Path) -> None:
+    keep_only(warm_course, EX01, EX02)  # the course's exercise 3 is not written yet
+    result = run_cli(warm_course, "doctor")
+    assert (result.code, result.out.splitlines()[-1]) == (0, "All good.")

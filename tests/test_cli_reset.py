@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from aggregates_course.course.pristine import pristine_path
+from tests.cli_state_support import needs_posix_modes
 from tests.test_cli_support import EX01, EX02, run_cli, warm_course
 
 __all__ = ["warm_course"]  # a fixture, re-exported for pytest
@@ -67,3 +69,22 @@ def test_a_deleted_file_is_named_by_check_and_brought_back_by_reset(warm_course:
     assert f"reset {EX01}" in check.out
     assert run_cli(warm_course, "reset", EX01).code == 0
     assert policy.read_bytes() == stub
+
+
+def test_reset_keeps_the_mode_of_the_file_it_restores(warm_course: Path) -> None:
+    needs_posix_modes()
+    policy = warm_course / "exercises" / EX01 / "policy.py"
+    policy.write_text(LEARNER_TEXT, encoding="utf-8")
+    policy.chmod(0o754)
+    assert run_cli(warm_course, "reset", EX01).code == 0
+    assert stat.S_IMODE(policy.stat().st_mode) == 0o754
+
+
+def test_a_stub_reset_in_place_of_a_deleted_file_gets_the_usual_mode(warm_course: Path) -> None:
+    needs_posix_modes()
+    policy = warm_course / "exercises" / EX01 / "policy.py"
+    policy.unlink()
+    assert run_cli(warm_course, "reset", EX01).code == 0
+    beside = warm_course / "exercises" / EX01 / "new.txt"
+    beside.write_text("", encoding="utf-8")  # what any new file gets under this umask
+    assert stat.S_IMODE(policy.stat().st_mode) == stat.S_IMODE(beside.stat().st_mode)

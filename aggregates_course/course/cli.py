@@ -21,7 +21,7 @@ import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from aggregates_course.course.catalog import (
     HINT_TIERS,
@@ -29,14 +29,21 @@ from aggregates_course.course.catalog import (
     Exercise,
     UnknownExercise,
     find_exercise,
+    load_catalog,
 )
 from aggregates_course.course.console import Console, Progress
 from aggregates_course.course.demo import run_demo
-from aggregates_course.course.files import write_atomically
+from aggregates_course.course.files import trouble, write_atomically
 from aggregates_course.course.pristine import PristineError, load_manifest
 from aggregates_course.course.results import results_document
-from aggregates_course.course.runner import Course, ExerciseRun, Problem, is_available
-from aggregates_course.course.state import timestamp
+from aggregates_course.course.runner import (
+    Course,
+    ExerciseRun,
+    Problem,
+    catalog_root,
+    is_available,
+)
+from aggregates_course.course.state import CourseState, StateError, StateStore, timestamp
 
 PROG = "aggregates-course"
 RUN = f"uv run {PROG}"
@@ -422,8 +429,15 @@ class App:
         """Show the next unseen hint tier and remember it; say so when none are left."""
         out = self.out
         exercise = self.exercise(name)
-        state = self.course.state
-        shown = state.hints.get(exercise.slug, 0)
+
+        def advance(state: CourseState) -> int:
+            # Read and counted under the state lock: two `hint` calls at once show two tiers.
+            shown = state.hints.get(exercise.slug, 0)
+            if shown < len(HINT_TIERS):
+                state.hints[exercise.slug] = shown + 1
+            return shown
+
+        shown = self.course.update(advance)
         if shown >= len(HINT_TIERS):
             out.line(f"No hints left for {exercise.slug}: you have seen all {len(HINT_TIERS)}.")
             for tier, text in zip(HINT_TIERS, exercise.hints, strict=True):
@@ -437,8 +451,6 @@ class App:
             )
         )
         out.line(f"  {exercise.hints[shown]}")
-        state.hints[exercise.slug] = shown + 1
-        self.course.save()
         if shown + 1 < len(HINT_TIERS):
             out.line(f"Run it again for the {HINT_TIERS[shown + 1]}.")
         else:
@@ -478,20 +490,47 @@ class App:
                 code = 1
                 continue
             for file_name, stub in stubs.items():
-                path = exercise.folder / file_name
-                shown = f"exercises/{exercise.slug}/{file_name}"
-                current = path.read_bytes() if path.is_file() else None
-                if current == stub:
-                    self.out.line(f"{shown} is already the original stub.")
-                    continue
-                if current is not None:
-                    backup = backup_root / exercise.slug / file_name
-                    backup.parent.mkdir(parents=True, exist_ok=True)
-                    backup.write_bytes(current)
-                    self.out.line(f"Your version of {shown} is saved in {backup}")
-                write_atomically(path, stub)
-                self.out.line(f"{self.out.ok_mark} {shown} is the original stub again.")
+                if not self.restore(exercise, file_name, stub, backup_root):
+                    code = 1
         return code
+
+    def restore(self, exercise: Exercise, file_name: str, stub: bytes, backup_root: Path) -> bool:
+        """Put one stub back, backing up the learner's version first.
+
+        Returns False after one line on stderr (the path, what is wrong, what to
+        do) when the file cannot be read, backed up or written; the learner's
+        file is then unchanged.
+        """
+        path = exercise.folder / file_name
+        shown = f"exercises/{exercise.slug}/{file_name}"
+        try:
+            current = path.read_bytes() if path.exists() else None
+        except OSError as error:
+            self.err.line(f"{PROG}: cannot reset {shown}: {trouble(error, path)}; nothing changed")
+            return False
+        if current == stub:
+            self.out.line(f"{shown} is already the original stub.")
+            return True
+        kept = "nothing changed"
+        if current is not None:
+            backup = backup_root / exercise.slug / file_name
+            try:
+                write_atomically(backup, current)
+            except OSError as error:
+                self.err.line(
+                    f"{PROG}: cannot back up {shown}, so it was not reset: "
+                    f"{trouble(error, backup)}; nothing changed"
+                )
+                return False
+            self.out.line(f"Your version of {shown} is saved in {backup}")
+            kept = f"your version is unchanged (a copy is in {backup})"
+        try:
+            write_atomically(path, stub)
+        except OSError as error:
+            self.err.line(f"{PROG}: cannot restore {shown}: {trouble(error, path)}; {kept}")
+            return False
+        self.out.line(f"{self.out.ok_mark} {shown} is the original stub again.")
+        return True
 
     def confirm(self, question: str) -> bool:
         """Ask on a terminal; without one, refuse (a script must say --yes)."""
@@ -578,21 +617,33 @@ def doctor(out: Console, root: Path | None) -> int:
                 f"run `uv sync` (or `pip install {package}`)",
             )
     try:
-        course = Course.open(root)
+        catalog = load_catalog(root)
     except CatalogError as error:
         report(False, str(error), "run this inside your clone of aggregates-course")
         return 1
-    report(True, f"course found at {course.root} ({len(course.catalog)} exercises)")
-    if course.store.recovered_from is not None:
-        report(
-            True, f"state file was unreadable; rebuilt (old copy: {course.store.recovered_from})"
-        )
+    course_root = catalog_root(catalog, root)
+    report(True, f"course found at {course_root} ({len(catalog)} exercises)")
+    _doctor_snapshot(report, course_root, catalog)
+    _doctor_state(report, course_root)
+    out.line()
+    out.line("All good." if problems == 0 else f"{problems} thing(s) to fix, listed above.")
+    return 0 if problems == 0 else 1
+
+
+class Report(Protocol):
+    """Prints one doctor line: a check that passed, or one that failed and how to fix it."""
+
+    def __call__(self, ok: bool, text: str, fix: str = "") -> None: ...
+
+
+def _doctor_snapshot(report: Report, root: Path, catalog: Sequence[Exercise]) -> None:
+    """The course's own files: each exercise present, tests as shipped, original stubs intact."""
     try:
-        manifest = load_manifest(course.root)
+        manifest = load_manifest(root)
     except PristineError as error:
         report(False, str(error), "get a fresh copy of the course; .course/ is part of it")
-        return 1
-    for exercise in course.catalog:
+        return
+    for exercise in catalog:
         folder = f"exercises/{exercise.slug}"
         if not exercise.folder.is_dir():
             report(False, f"{folder} is missing", "update your copy of the course (git pull)")
@@ -612,19 +663,45 @@ def doctor(out: Console, root: Path | None) -> int:
                 f"{folder}/{name} is {change}; the course's tests must stay as shipped",
                 f"restore it: `git checkout -- {folder}/{name}`, or copy it from a fresh clone",
             )
-        if not changes:
-            report(True, f"{folder}: tests and README unmodified")
+        damaged = []
+        for name in exercise.files:
+            try:
+                manifest.pristine_bytes(exercise, name)
+            except PristineError as error:
+                damaged.append(name)
+                report(
+                    False,
+                    f"the original stub of {folder}/{name} cannot be used, so `reset` cannot "
+                    f"restore it: {error}",
+                    "get .course/ back as shipped: `git checkout -- .course`, or copy it "
+                    "from a fresh clone",
+                )
+        if not changes and not damaged:
+            report(True, f"{folder}: tests and README unmodified, original stub kept")
+
+
+def _doctor_state(report: Report, root: Path) -> None:
+    """The learner's state folder: readable, writable, and nothing in the way of its files."""
+    store = StateStore(root, warn=lambda text: report(True, text))
     try:
-        course.store.folder.mkdir(parents=True, exist_ok=True)
-        probe = course.store.folder / f".doctor-{os.getpid()}"
+        store.load()
+    except StateError as error:
+        report(False, error.what, error.fix)
+    if store.backups.exists() and not store.backups.is_dir():
+        report(
+            False,
+            f"{store.backups} is a file, but `reset` keeps its backups in a folder of that name",
+            "rename or remove that file",
+        )
+    try:
+        store.folder.mkdir(parents=True, exist_ok=True)
+        probe = store.folder / f".doctor-{os.getpid()}"
         probe.write_text("ok", encoding="utf-8")
         probe.unlink()
-        report(True, f"state folder {course.store.folder} is writable")
+        report(True, f"state folder {store.folder} is writable")
     except OSError as error:
-        report(False, f"cannot write {course.store.folder}: {error}", "check its permissions")
-    out.line()
-    out.line("All good." if problems == 0 else f"{problems} thing(s) to fix, listed above.")
-    return 0 if problems == 0 else 1
+        problem = trouble(error, store.folder)
+        report(False, f"cannot write the state folder: {problem.what}", problem.fix)
 
 
 def _wrap(message: str, width: int = 96) -> list[str]:
@@ -691,6 +768,10 @@ def main(
             with contextlib.suppress(OSError, ValueError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as error:
+        # A file or folder the command needed is unreadable, read-only or in the wrong place.
+        err.line(f"{PROG}: {trouble(error)}")
+        return 1
 
 
 def _dispatch(args: argparse.Namespace, out: Console, err: Console, root: Path | None) -> int:
@@ -699,12 +780,11 @@ def _dispatch(args: argparse.Namespace, out: Console, err: Console, root: Path |
         return 0
     if args.command == "doctor":
         return doctor(out, root)
-    course = Course.open(root)
-    if course.store.recovered_from is not None:
-        err.line(
-            f"{PROG}: the state file was unreadable, so it was rebuilt; "
-            f"the old copy is {course.store.recovered_from}"
-        )
+    try:
+        course = Course.open(root, warn=lambda text: err.line(f"{PROG}: {text}"))
+    except StateError as error:
+        err.line(f"{PROG}: {error}")
+        return 1
     app = App(course, out, err)
     if args.command is None:
         return app.status()

@@ -1,10 +1,19 @@
-"""Writing the learner's files and the course's state safely."""
+"""Writing the learner's files and the course's state safely, and saying why it failed.
+
+Two jobs, both about the file system. :func:`write_atomically` replaces a file
+so that a reader sees the old content or the new, never a mix, and the file
+keeps its permissions. :func:`trouble` turns an ``OSError`` into one line a
+learner can act on: which path, what is wrong with it, what to do.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import tempfile
+import secrets
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -13,14 +22,78 @@ def write_atomically(path: Path, content: bytes) -> None:
 
     The temporary file sits beside ``path``, on the same file system, so that
     ``os.replace`` is atomic on every platform; it is removed if anything fails.
+    An existing file keeps its mode (a stub restored by ``reset`` stays as
+    readable as it was); a new one gets the usual mode for new files (the
+    umask applies), not the owner-only mode of a ``mkstemp`` file.
+    Raises OSError, with the original file untouched, when it cannot be done.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
+    try:
+        kept_mode: int | None = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        kept_mode = None
+    temporary = path.with_name(f".{path.name}-{secrets.token_hex(8)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    handle = os.open(temporary, flags, 0o666)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)
+        if kept_mode is not None:
+            os.chmod(temporary, kept_mode)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """A file-system failure in plain words: ``what`` went wrong (naming the path), ``fix``."""
+
+    what: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.what}; {self.fix}"
+
+
+def trouble(error: OSError, path: Path | None = None) -> Trouble:
+    """What ``error`` means for ``path`` (default: the path the error names), and what to do.
+
+    ``path`` should be the file the caller was working on: an error from
+    ``os.replace`` or a temporary file names a path the learner never heard of.
+    """
+    named = error.filename if path is None else path
+    where = Path(os.fsdecode(named)) if isinstance(named, str | bytes | os.PathLike) else None
+    shown = str(where) if where is not None else "a file"
+    if isinstance(error, IsADirectoryError) and where is not None:
+        return Trouble(f"{where} is a folder where a file belongs", "move that folder away")
+    if isinstance(error, NotADirectoryError | FileExistsError) and where is not None:
+        blocker = _file_in_the_way(where)
+        if blocker is not None:
+            return Trouble(
+                f"{blocker} is a file where a folder belongs", "rename or remove that file"
+            )
+    if isinstance(error, PermissionError):
+        return Trouble(
+            f"permission denied for {shown}",
+            "make it (and its folder) readable and writable for you",
+        )
+    if error.errno == errno.EROFS:
+        return Trouble(f"{shown} is on a read-only file system", "work in a writable copy")
+    if error.errno == errno.ENOSPC:
+        return Trouble(f"no space left on the disk holding {shown}", "free some space")
+    reason = error.strerror or str(error) or type(error).__name__
+    return Trouble(f"{shown}: {reason}", "check that path and try again")
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first of ``path`` and its parents (outermost first) that exists but is no folder."""
+    for candidate in (*reversed(path.parents), path):
+        try:
+            if candidate.exists() and not candidate.is_dir():
+                return candidate
+        except OSError:
+            return None
+    return None

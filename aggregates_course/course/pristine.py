@@ -13,7 +13,9 @@ it. Maintainers regenerate it after changing an exercise with::
 
     uv run python -m aggregates_course.course.pristine
 
-and ``tests/test_cli_pristine.py`` fails while it is stale.
+and ``tests/test_cli_pristine.py`` fails while it is stale. The refresh runs
+each exercise's tests first and refuses to record a "stub" that passes them:
+a learner told to run it must not turn their solution into the original stub.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +117,7 @@ class Manifest:
     def drift(self, exercise: Exercise) -> list[tuple[str, str]]:
         """Course files of ``exercise`` (not the learner's) that differ from the manifest.
 
-        Returns ``(relative path, "edited" | "missing")`` pairs, in path order.
+        Returns ``(relative path, "edited" | "missing" | "unreadable")`` pairs, in path order.
         """
         shipped = self.hashes.get(exercise.slug, {})
         present = exercise_files(exercise.folder)
@@ -124,7 +128,13 @@ class Manifest:
             path = present.get(name)
             if path is None:
                 changes.append((name, "missing"))
-            elif digest(path.read_bytes()) != expected:
+                continue
+            try:
+                content = path.read_bytes()
+            except OSError:
+                changes.append((name, "unreadable"))
+                continue
+            if digest(content) != expected:
                 changes.append((name, "edited"))
         return changes
 
@@ -190,27 +200,74 @@ def write_snapshot(course_root: Path, catalog: Sequence[Exercise]) -> Manifest:
     return Manifest(course_root, hashes)
 
 
-def stale_entries(course_root: Path, catalog: Sequence[Exercise]) -> list[str]:
-    """How the stored snapshot differs from ``exercises/`` now; empty when it is current."""
+def stale_entries(
+    course_root: Path, catalog: Sequence[Exercise], *, learner_files: bool = True
+) -> list[str]:
+    """How the stored snapshot differs from ``exercises/`` now; empty when it is current.
+
+    With ``learner_files=False`` the files learners edit are left out of the
+    comparison (in a learner's checkout they differ from the stubs by design);
+    their stored copies are still checked against the manifest.
+    """
     try:
         manifest = load_manifest(course_root)
     except PristineError as error:
         return [str(error)]
     current = build_manifest(course_root, catalog)
+    edited = {exercise.slug: set(exercise.files) for exercise in catalog}
     problems: list[str] = []
     for slug in sorted(set(current) | set(manifest.hashes)):
         now, stored = current.get(slug, {}), manifest.hashes.get(slug, {})
         for name in sorted(set(now) | set(stored)):
+            if not learner_files and name in edited.get(slug, set()):
+                continue
             if now.get(name) != stored.get(name):
                 problems.append(f"{slug}/{name}: manifest differs from exercises/")
     for exercise in catalog:
         for name in exercise.files:
-            if name in current.get(exercise.slug, {}):
+            if name in current.get(exercise.slug, {}) or name in manifest.hashes.get(
+                exercise.slug, {}
+            ):
                 try:
                     manifest.pristine_bytes(exercise, name)
                 except PristineError as error:
                     problems.append(str(error))
     return problems
+
+
+def unfit_stubs(catalog: Sequence[Exercise]) -> list[str]:
+    """Why ``exercises/`` cannot be recorded as the original stubs: one line per exercise.
+
+    A stub must fail its exercise's tests; that is what makes it an exercise.
+    Each exercise that has tests is run against ``exercises/`` as it is now:
+    one whose tests all pass holds a solution (a learner's, say), and one
+    whose tests cannot run proves nothing either way. Recording either would
+    let ``reset`` "restore" something that is not the stub.
+    """
+    # runner imports this module for exercise_files, so it is imported here, when needed.
+    from aggregates_course.course.runner import is_available, run_exercise
+
+    available = [exercise for exercise in catalog if is_available(exercise)]
+    if not available:
+        return []
+    with ThreadPoolExecutor(max_workers=min(len(available), os.cpu_count() or 1)) as pool:
+        runs = list(pool.map(run_exercise, available))
+    reasons: list[str] = []
+    for exercise, run in zip(available, runs, strict=True):
+        files = " ".join(f"exercises/{exercise.slug}/{name}" for name in exercise.files)
+        if run.status == "done":
+            reasons.append(
+                f"{exercise.slug}: all {len(run.tests)} tests pass against {files}, so it is a "
+                "solution, not a stub (a stub must fail its tests); put the stub back "
+                f"(`git checkout -- {files}`) and run this again"
+            )
+        elif run.problem is not None and run.problem.kind in ("runner", "collection"):
+            first = (run.problem.message.strip().splitlines() or ["no reason given"])[0]
+            reasons.append(
+                f"{exercise.slug}: its tests could not run, so nothing shows that the stub "
+                f"fails them ({first})"
+            )
+    return reasons
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -231,6 +288,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem)
         print("snapshot is current" if not problems else f"stale; run: {REGENERATE}")
         return 1 if problems else 0
+    reasons = unfit_stubs(catalog)
+    if reasons:
+        for reason in reasons:
+            print(f"refused: {reason}")
+        print(
+            f"nothing was recorded; {snapshot_folder(root)} is unchanged. (Learners never need "
+            "this command: `aggregates-course reset <exercise>` brings a stub back.)"
+        )
+        return 1
     manifest = write_snapshot(root, catalog)
     count = sum(len(files) for files in manifest.hashes.values())
     print(f"recorded {count} files of {len(manifest.hashes)} exercises in {snapshot_folder(root)}")

@@ -14,6 +14,7 @@ errored, and at least one passed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -26,20 +27,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast, get_args
 
+from aggregates_course.course import shapes
 from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.pristine import exercise_files
-from aggregates_course.course.state import CourseState, StateStore
+from aggregates_course.course.state import CourseState, StateError, StateStore
 
 CACHE_VERSION = "1"
 PLUGIN = "aggregates_course.course.pytest_results"
 REPORT_ENV = "AGGREGATES_COURSE_REPORT"  # the plugin reads the same name
 RUN_TIMEOUT_SECONDS = 600
 CACHED_VERSIONS = 8
+T = TypeVar("T")
 
 Status = Literal["done", "pending", "missing"]
 TestStatus = Literal["passed", "failed", "error", "skipped"]
+ProblemKind = Literal["syntax", "import", "missing", "collection", "runner"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ class Problem:
     itself did not run; ``doctor`` helps there).
     """
 
-    kind: Literal["syntax", "import", "missing", "collection", "runner"]
+    kind: ProblemKind
     message: str
     where: Location | None = None
     source: str | None = None
@@ -130,49 +134,111 @@ class ExerciseRun:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], *, cached: bool = False) -> ExerciseRun:
-        """Rebuild a run saved by :meth:`to_json`; raises KeyError/TypeError on a bad shape."""
-        problem = data.get("problem")
-        return cls(
-            slug=str(data["slug"]),
-            status=data["status"],
-            tests=tuple(_test_from_json(test) for test in data["tests"]),
-            problem=None if problem is None else _problem_from_json(problem),
-            duration=float(data["duration"]),
-            cached=cached,
-            fingerprint=str(data.get("fingerprint", "")),
-            complete=bool(data.get("complete", True)),
-            collected=int(data.get("collected", len(data["tests"]))),
+    def from_json(cls, data: object, *, cached: bool = False) -> ExerciseRun:
+        """Rebuild a run saved by :meth:`to_json`; raises ValueError unless it can be trusted.
+
+        Every field is checked, and so is the verdict: ``done`` only with at
+        least one passing test, none failing, no problem and every test run;
+        ``pending`` only with a problem or a failing test to show; ``missing``
+        only with no tests at all. A cached run that says otherwise was not
+        written by this CLI, and believing it would call an exercise done that
+        never passed.
+        """
+        run = shapes.mapping(data, "a cached run")
+        tests = tuple(
+            _test_from_json(test, f"tests[{index}]")
+            for index, test in enumerate(shapes.sequence(run.get("tests"), "tests"))
         )
+        problem = run.get("problem")
+        result = cls(
+            slug=shapes.text(run.get("slug"), "slug"),
+            status=cast(Status, shapes.choice(run.get("status"), "status", get_args(Status))),
+            tests=tests,
+            problem=None if problem is None else _problem_from_json(problem),
+            duration=shapes.seconds(run.get("duration"), "duration"),
+            cached=cached,
+            fingerprint=shapes.text(run.get("fingerprint", ""), "fingerprint"),
+            complete=shapes.flag(run.get("complete", True), "complete"),
+            collected=shapes.integer(run.get("collected", len(tests)), "collected"),
+        )
+        _check_verdict(result)
+        return result
 
 
-def _location(data: dict[str, Any] | None) -> Location | None:
-    return (
-        None if data is None else Location(str(data["file"]), int(data["line"]), data["function"])
+def _check_verdict(run: ExerciseRun) -> None:
+    """Refuse a run whose status does not follow from its tests (see ExerciseRun.from_json)."""
+    passed = any(test.status == "passed" for test in run.tests)
+    if run.status == "done" and (
+        run.problem is not None or not passed or run.failures or not run.complete
+    ):
+        raise shapes.ShapeError(
+            "a done run needs a passing test, no failing one, no problem, and every test run"
+        )
+    if run.status == "pending" and run.problem is None and not run.failures:
+        raise shapes.ShapeError("a pending run needs a problem or a failing test")
+    if run.status == "missing" and (run.tests or run.problem is not None):
+        raise shapes.ShapeError("a missing exercise has no tests and no problem")
+
+
+def _location(data: object, where: str) -> Location | None:
+    if data is None:
+        return None
+    location = shapes.mapping(data, where)
+    return Location(
+        shapes.text(location.get("file"), f"{where}.file"),
+        shapes.integer(location.get("line"), f"{where}.line"),
+        shapes.optional_text(location.get("function"), f"{where}.function"),
     )
 
 
-def _test_from_json(data: dict[str, Any]) -> TestResult:
+def _test_from_json(data: object, where: str) -> TestResult:
+    test = shapes.mapping(data, where)
     return TestResult(
-        id=str(data["id"]),
-        file=str(data["file"]),
-        line=int(data["line"]),
-        status=data["status"],
-        duration=float(data["duration"]),
-        message=data.get("message"),
-        steps=data.get("steps"),
-        where=_location(data.get("where")),
+        id=shapes.text(test.get("id"), f"{where}.id"),
+        file=shapes.text(test.get("file"), f"{where}.file"),
+        line=shapes.integer(test.get("line"), f"{where}.line"),
+        status=cast(
+            TestStatus, shapes.choice(test.get("status"), f"{where}.status", get_args(TestStatus))
+        ),
+        duration=shapes.seconds(test.get("duration"), f"{where}.duration"),
+        message=shapes.optional_text(test.get("message"), f"{where}.message"),
+        steps=shapes.optional_text(test.get("steps"), f"{where}.steps"),
+        where=_location(test.get("where"), f"{where}.where"),
     )
 
 
-def _problem_from_json(data: dict[str, Any]) -> Problem:
+def _problem_from_json(data: object) -> Problem:
+    problem = shapes.mapping(data, "problem")
+    source = shapes.optional_text(problem.get("source"), "problem.source")
+    offset = problem.get("offset")
     return Problem(
-        kind=data["kind"],
-        message=str(data["message"]),
-        where=_location(data.get("where")),
-        source=data.get("source"),
-        offset=data.get("offset"),
+        kind=cast(
+            ProblemKind, shapes.choice(problem.get("kind"), "problem.kind", get_args(ProblemKind))
+        ),
+        message=shapes.text(problem.get("message"), "problem.message"),
+        where=_location(problem.get("where"), "problem.where"),
+        source=source,
+        # The caret under the source line is indented by the offset: keep it on that line.
+        offset=None
+        if offset is None
+        else shapes.integer(offset, "problem.offset", high=len(source or "") + 1),
     )
+
+
+def _record(run: ExerciseRun, state: CourseState) -> None:
+    """Cache ``run`` as the newest result for its files; note a first completion."""
+    entries = state.results.setdefault(run.slug, {})
+    entries.pop(run.fingerprint, None)
+    entries[run.fingerprint] = run.to_json()
+    # Several versions per exercise stay cached, so undoing an edit or a reset is instant.
+    while len(entries) > CACHED_VERSIONS:
+        del entries[next(iter(entries))]
+    if run.status == "done":
+        state.completed.setdefault(run.slug, datetime.now(UTC).isoformat())
+
+
+def _unchanged(state: CourseState) -> None:
+    """No change of its own: a save that only writes the unsaved steps."""
 
 
 def fingerprint(exercise: Exercise) -> str:
@@ -374,21 +440,41 @@ def _interpret(
     )
 
 
+def catalog_root(catalog: Sequence[Exercise], root: Path | None) -> Path:
+    """The course folder ``catalog`` was read from (``root``, or the one found from here)."""
+    return catalog[0].root if catalog else (root or Path.cwd()).resolve()
+
+
 @dataclass
 class Course:
-    """A learner's course checkout: its catalog, its state, and cached test results."""
+    """A learner's course checkout: its catalog, its state, and cached test results.
+
+    ``state`` is this process's view. Change it only through :meth:`remember`
+    and :meth:`update`: every change is kept as a step and replayed on the file
+    as it is on disk when it is saved, under the state lock, so another CLI
+    process's changes made meanwhile (a ``hint`` while ``watch`` runs) are kept.
+    """
 
     root: Path
     catalog: tuple[Exercise, ...]
     store: StateStore
     state: CourseState = field(default_factory=CourseState)
+    #: Changes made here since the last save, in order; replayed onto the file when saving.
+    unsaved: list[Callable[[CourseState], object]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     @classmethod
-    def open(cls, root: Path | None = None) -> Course:
-        """Load the catalog and the state; a corrupt state file is rebuilt, not fatal."""
+    def open(cls, root: Path | None = None, *, warn: Callable[[str], None] | None = None) -> Course:
+        """Load the catalog and the state.
+
+        A damaged state file is moved aside and rebuilt, with one line to
+        ``warn`` (default: stderr); a state file that cannot be read raises
+        :class:`~aggregates_course.course.state.StateError`.
+        """
         catalog = load_catalog(root)
-        course_root = catalog[0].root if catalog else (root or Path.cwd()).resolve()
-        store = StateStore(course_root)
+        course_root = catalog_root(catalog, root)
+        store = StateStore(course_root, warn)
         return cls(course_root, catalog, store, store.load())
 
     def cached(self, exercise: Exercise, *, complete: bool = False) -> ExerciseRun | None:
@@ -399,13 +485,16 @@ class Course:
         entries = self.state.results.get(exercise.slug)
         if not entries or not is_available(exercise):
             return None
-        stored = entries.get(fingerprint(exercise))
-        if not isinstance(stored, dict):
+        stamp = fingerprint(exercise)
+        stored = entries.get(stamp)
+        if stored is None:
             return None
         try:
             run = ExerciseRun.from_json(stored, cached=True)
-        except (KeyError, TypeError, ValueError):
-            return None  # an unreadable cache entry is just a cache miss
+        except ValueError:
+            return None  # an untrustworthy cache entry is just a cache miss
+        if (run.slug, run.fingerprint) != (exercise.slug, stamp) or run.status == "missing":
+            return None  # filed under the wrong exercise or files: not this exercise's result
         return run if run.complete or not complete else None
 
     def run(self, exercise: Exercise, *, complete: bool = False) -> ExerciseRun:
@@ -448,21 +537,41 @@ class Course:
         return [runs[exercise.slug] for exercise in exercises]
 
     def remember(self, run: ExerciseRun) -> None:
-        """Cache a fresh run and note a first completion."""
+        """Cache a fresh run and note a first completion (saved by :meth:`save`)."""
         if run.status == "missing":
             return
-        entries = self.state.results.setdefault(run.slug, {})
-        entries.pop(run.fingerprint, None)
-        entries[run.fingerprint] = run.to_json()
-        # Several versions per exercise stay cached, so undoing an edit or a reset is instant.
-        while len(entries) > CACHED_VERSIONS:
-            del entries[next(iter(entries))]
-        if run.status == "done":
-            self.state.completed.setdefault(run.slug, datetime.now(UTC).isoformat())
+        step = functools.partial(_record, run)
+        step(self.state)
+        self.unsaved.append(step)
+
+    def update(self, change: Callable[[CourseState], T]) -> T:
+        """Apply ``change`` to the freshest state and save it, with every unsaved change.
+
+        The file is read, changed and written under the state lock, so
+        ``change`` sees every other process's saved changes and none of them
+        is lost; ``state`` then shows the result. If the state cannot be
+        saved, the learner is warned once, ``change`` still applies to this
+        process's ``state``, and its result is returned.
+        """
+        outcome: list[T] = []
+
+        def replay(state: CourseState) -> None:
+            for step in self.unsaved:
+                step(state)
+            outcome.append(change(state))
+
+        try:
+            self.state = self.store.update(replay)
+        except StateError as error:
+            self.store.warn(str(error))
+            return change(self.state)
+        self.unsaved.clear()
+        return outcome[-1]
 
     def save(self) -> None:
-        """Write the state file atomically."""
-        self.store.save(self.state)
+        """Write this process's unsaved changes into the state file (see :meth:`update`)."""
+        if self.unsaved:
+            self.update(_unchanged)
 
     def next_pending(self, runs: Sequence[ExerciseRun]) -> Exercise | None:
         """The first exercise, in course order, that is available and not done."""

@@ -1,28 +1,46 @@
 """The learner's progress, kept in one git-ignored folder: ``<course>/.aggregates-course/``.
 
 Everything the CLI remembers lives there: ``state.json`` (exercises completed,
-hint tiers shown, cached test results) and ``backups/`` (a learner's files,
-saved before ``reset`` overwrites them). Invariant: ``state.json`` is either
-the previous complete version or the new complete version, never half
-written (temp file + ``os.replace``). A missing or corrupt file is rebuilt
-from scratch; a corrupt one is first kept aside so nothing is lost.
+hint tiers shown, cached test results), ``state.lock`` and ``backups/`` (a
+learner's files, saved before ``reset`` overwrites them).
+
+Invariants:
+
+- ``state.json`` is either the previous complete version or the new complete
+  version, never half written (temp file + ``os.replace``).
+- Every write is a read-modify-write under ``state.lock``
+  (:meth:`StateStore.update`), so two CLI processes never lose each other's
+  changes.
+- Nothing is lost silently. A file that does not decode, or holds a value
+  that breaks its schema, is moved aside to ``state.json.corrupt-<UTC time>``
+  and the learner is told where; the CLI carries on from a fresh state (test
+  results are recomputed by running the tests). A file that cannot be *read*
+  (no permission) is a :class:`StateError`, and it is never overwritten.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aggregates_course.course.files import write_atomically
+from aggregates_course.course import shapes
+from aggregates_course.course.catalog import HINT_TIERS
+from aggregates_course.course.files import trouble, write_atomically
+from aggregates_course.course.lock import StateLock
 
 STATE_FOLDER = ".aggregates-course"
 STATE_FILE = "state.json"
+LOCK_FILE = "state.lock"
 STATE_VERSION = 1
+CORRUPT_SUFFIX = ".corrupt-"
 
 
 def timestamp() -> str:
@@ -30,19 +48,35 @@ def timestamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
+class StateError(Exception):
+    """The state file cannot be read, or cannot be written; the message names it and the fix.
+
+    Raised instead of overwriting or dropping anything: when it is raised, the
+    file on disk is exactly as it was. ``what`` says what is wrong (naming the
+    path), ``fix`` what the learner can do.
+    """
+
+    def __init__(self, what: str, fix: str) -> None:
+        super().__init__(f"{what}; {fix}")
+        self.what = what
+        self.fix = fix
+
+
 @dataclass
 class CourseState:
     """What the CLI remembers between runs.
 
     ``completed`` maps a slug to when its tests first all passed; ``hints``
-    maps a slug to how many hint tiers were shown; ``results`` maps a slug to
-    ``{fingerprint: run}``: the cached outcome of its tests for each recent
-    version of its files (oldest first).
+    maps a slug to how many hint tiers were shown (0 to the number of tiers);
+    ``results`` maps a slug to ``{fingerprint: run}``: the cached outcome of
+    its tests for each recent version of its files (oldest first). Each run is
+    checked when it is read (``runner.ExerciseRun.from_json``); one that fails
+    its checks is a cache miss.
     """
 
     completed: dict[str, str] = field(default_factory=dict)
     hints: dict[str, int] = field(default_factory=dict)
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The document written to ``state.json``."""
@@ -55,54 +89,178 @@ class CourseState:
 
     @classmethod
     def from_json(cls, data: object) -> CourseState:
-        """Rebuild from ``state.json``; raises ValueError if the shape is wrong."""
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            raise ValueError("not a version-1 state document")
-        completed, hints, results = data.get("completed"), data.get("hints"), data.get("results")
-        if not (
-            isinstance(completed, dict) and isinstance(hints, dict) and isinstance(results, dict)
-        ):
-            raise ValueError("state document lacks completed/hints/results")
-        return cls(
-            completed={str(k): str(v) for k, v in completed.items()},
-            hints={str(k): int(v) for k, v in hints.items()},
-            results={str(k): v for k, v in results.items() if isinstance(v, dict)},
-        )
+        """Rebuild from ``state.json``; raises :class:`shapes.ShapeError` naming a bad field."""
+        document = shapes.mapping(data, "the state document")
+        version = document.get("version")
+        if isinstance(version, bool) or version != STATE_VERSION:
+            raise shapes.ShapeError(f"version is {version!r}, not {STATE_VERSION}")
+        completed: dict[str, str] = {}
+        for slug, when in shapes.mapping(document.get("completed"), "completed").items():
+            where = f"completed.{shapes.text(slug, 'a slug in completed')}"
+            completed[slug] = _moment(shapes.text(when, where), where)
+        hints = {
+            shapes.text(slug, "a slug in hints"): shapes.integer(
+                count, f"hints.{slug}", low=0, high=len(HINT_TIERS)
+            )
+            for slug, count in shapes.mapping(document.get("hints"), "hints").items()
+        }
+        results: dict[str, dict[str, dict[str, Any]]] = {}
+        for slug, runs in shapes.mapping(document.get("results"), "results").items():
+            where = f"results.{shapes.text(slug, 'a slug in results')}"
+            results[slug] = {
+                shapes.text(stamp, f"a fingerprint in {where}"): shapes.mapping(
+                    run, f"{where}.{stamp}"
+                )
+                for stamp, run in shapes.mapping(runs, where).items()
+            }
+        return cls(completed, hints, results)
+
+
+def _moment(value: str, where: str) -> str:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise shapes.ShapeError(f"{where} is not a date and time") from None
+    return value
+
+
+def _finite(literal: str) -> float:
+    number = float(literal)
+    if not math.isfinite(number):  # 1e400 overflows to infinity
+        raise ValueError(f"{literal[:20]} is too large a number")
+    return number
+
+
+def _no_constant(literal: str) -> object:
+    raise ValueError(f"{literal} is not a JSON number")
+
+
+def decode(content: bytes) -> CourseState:
+    """Parse and check the bytes of ``state.json``; raises ValueError saying what is wrong."""
+    try:
+        data = json.loads(content.decode("utf-8"), parse_float=_finite, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("it is nested too deeply to be a state file") from None
+    return CourseState.from_json(data)
+
+
+def encode(state: CourseState) -> bytes:
+    """The bytes of ``state.json``; insertion order is kept, as it says which run is oldest."""
+    return json.dumps(state.to_json(), indent=1).encode("utf-8")
+
+
+def _print_warning(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
 class StateStore:
-    """Reads and atomically writes ``state.json`` in the course's state folder."""
+    """Reads and writes ``state.json`` in the course's state folder, under its lock.
 
-    def __init__(self, course_root: Path) -> None:
+    ``warn`` receives one line whenever something the learner should know
+    happened to their state (a damaged file moved aside, a save that failed);
+    each distinct line is passed on once.
+    """
+
+    def __init__(self, course_root: Path, warn: Callable[[str], None] | None = None) -> None:
         self.folder = course_root / STATE_FOLDER
         self.path = self.folder / STATE_FILE
-        #: Set by :meth:`load` when a corrupt file was moved aside: where it went.
+        self.lock_path = self.folder / LOCK_FILE
+        #: Set by a read that moved a damaged file aside: where it went.
         self.recovered_from: Path | None = None
+        self._warn = warn or _print_warning
+        self._warned: set[str] = set()
 
     @property
     def backups(self) -> Path:
         """Where ``reset`` keeps the learner's files before restoring a stub."""
         return self.folder / "backups"
 
-    def load(self) -> CourseState:
-        """The saved state, or a fresh one if the file is missing or unreadable."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return CourseState()
-        except OSError:
-            return CourseState()
-        try:
-            return CourseState.from_json(json.loads(text))
-        except (ValueError, TypeError):
-            # Keep the damaged file for inspection rather than silently dropping it.
-            aside = self.path.with_name(f"{STATE_FILE}.corrupt-{timestamp()}")
-            with contextlib.suppress(OSError):
-                os.replace(self.path, aside)
-                self.recovered_from = aside
-            return CourseState()
+    def warn(self, text: str) -> None:
+        """Tell the learner ``text``, once per store."""
+        if text not in self._warned:
+            self._warned.add(text)
+            self._warn(text)
 
-    def save(self, state: CourseState) -> None:
-        """Write ``state`` so a reader sees the old or the new file, never a mix."""
-        text = json.dumps(state.to_json(), indent=1, sort_keys=True)
-        write_atomically(self.path, text.encode("utf-8"))
+    def load(self) -> CourseState:
+        """The saved state; a fresh one if there is none or it was damaged (and moved aside).
+
+        Raises :class:`StateError` if the file exists but cannot be read.
+        """
+        with contextlib.ExitStack() as held:
+            # Where no lock file can be made (a read-only or missing folder) nobody can write
+            # the state either, so reading without the lock is safe.
+            with contextlib.suppress(OSError):
+                held.enter_context(StateLock(self.lock_path))
+            return self._read()
+
+    def update(self, change: Callable[[CourseState], None]) -> CourseState:
+        """Apply ``change`` to the state on disk and write it back, all under the lock.
+
+        Returns the state written. Raises :class:`StateError` if it cannot be
+        read or written; the file is then as it was.
+        """
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with StateLock(self.lock_path):
+                state = self._read()
+                change(state)
+                write_atomically(self.path, encode(state))
+        except OSError as error:
+            problem = trouble(error, self.path)
+            raise StateError(
+                f"cannot save your progress: {problem.what}",
+                f"{problem.fix} (until then, hints and results are not remembered)",
+            ) from error
+        return state
+
+    def _read(self) -> CourseState:
+        """Read and check ``state.json``; call with the lock held when there is one."""
+        try:
+            if self.path.is_dir():
+                return self._set_aside("it is a folder, not a file")
+            content = self.path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            # No file, or no state folder (a file is in its place): nothing was saved yet.
+            # A save will say what is in the way.
+            return CourseState()
+        except OSError as error:
+            problem = trouble(error, self.path)
+            raise StateError(
+                f"cannot read your progress: {problem.what}",
+                f"{problem.fix}, or move it away to start afresh (it was left as it was)",
+            ) from error
+        try:
+            return decode(content)
+        except ValueError as error:  # UnicodeDecodeError, JSONDecodeError, ShapeError
+            return self._set_aside(_short(str(error)))
+
+    def _set_aside(self, reason: str) -> CourseState:
+        """Move the damaged file to a new ``state.json.corrupt-<time>`` and start afresh."""
+        stamp = timestamp()
+        aside = self.path.with_name(f"{STATE_FILE}{CORRUPT_SUFFIX}{stamp}")
+        copies = 0
+        # Under the lock no other CLI process moves files here, so a free name stays free.
+        while os.path.lexists(aside):
+            copies += 1
+            aside = self.path.with_name(f"{STATE_FILE}{CORRUPT_SUFFIX}{stamp}-{copies}")
+        try:
+            os.replace(self.path, aside)
+        except OSError as error:
+            problem = trouble(error, self.path)
+            raise StateError(
+                f"{self.path} is damaged ({reason}) and could not be moved aside: {problem.what}",
+                f"{problem.fix}, or move the damaged file away yourself",
+            ) from error
+        self.recovered_from = aside
+        self.warn(
+            f"{self.path} was damaged ({reason}); it is kept as {aside} and the state was "
+            "rebuilt (checks recompute which exercises are done; hints start again)"
+        )
+        return CourseState()
+
+
+def _short(reason: str, limit: int = 100) -> str:
+    """``reason`` as one short printable line: it may quote a damaged file's own text."""
+    line = "".join(char if char.isprintable() else " " for char in reason)
+    line = " ".join(line.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
