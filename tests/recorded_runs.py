@@ -129,10 +129,16 @@ def perform(pytester: pytest.Pytester, spec: RunSpec, scratch: Path) -> dict[str
         "command": spec.command,
         "errors": list(run.errors),
         "failures": [
-            {"test": failure.test, "message": _portable(failure.message, target)}
+            {"test": failure.test, "message": _portable(_words(failure.message), target)}
             for failure in run.failures
         ],
     }
+
+
+def _words(message: str) -> str:
+    # pytest appends its own `assert` introspection, worded differently by each pytest
+    # and Python version; the course's words come before it, and only they are quoted.
+    return message.split("\nassert ", 1)[0]
 
 
 def _portable(message: str, target: str | Path) -> str:
@@ -151,6 +157,27 @@ def load_records(path: Path = RECORD_FILE) -> dict[str, dict[str, Any]]:
     return runs
 
 
+def recorded_python(path: Path = RECORD_FILE) -> str:
+    """The Python version (major.minor) the runs were recorded with."""
+    python: str = json.loads(path.read_text(encoding="utf-8"))["python"]
+    return python
+
+
+def this_python() -> str:
+    """This interpreter's major.minor version."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def varies_with_python(spec: RunSpec) -> bool:
+    """True for runs whose output depends on the Python version.
+
+    Hypothesis derives a derandomized run's seed from the test's compiled code,
+    so another Python version explores (and shrinks to) a different, equally real
+    counterexample; runs of the hand-written examples are the same everywhere.
+    """
+    return spec.profile != "explicit"
+
+
 def write_records(runs: dict[str, dict[str, Any]], path: Path = RECORD_FILE) -> None:
     """Write ``runs`` in key order, with a note on how the file is made and checked."""
     document = {
@@ -158,6 +185,7 @@ def write_records(runs: dict[str, dict[str, Any]], path: Path = RECORD_FILE) -> 
             f"Written by `{REFRESH_COMMAND}`; tests/test_recorded_runs.py proves that every "
             "run below matches a real run. The instructor pages render from this file."
         ),
+        "python": this_python(),
         "runs": dict(sorted(runs.items())),
     }
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

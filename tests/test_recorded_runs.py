@@ -20,8 +20,11 @@ from tests.recorded_runs import (
     RunSpec,
     load_records,
     perform,
+    recorded_python,
     recording,
     run_specs,
+    this_python,
+    varies_with_python,
     write_records,
 )
 
@@ -47,6 +50,10 @@ def test_a_quoted_run_matches_a_real_run(
     tmp_path: Path,
     fresh_runs: dict[str, dict[str, Any]],
 ) -> None:
+    if not recording() and varies_with_python(spec) and this_python() != recorded_python():
+        # Not a missing tool: on this version the honest answer differs, so CI's job on
+        # the recorded version is the one that compares.
+        pytest.skip(f"Hypothesis runs were recorded with Python {recorded_python()}")
     run = perform(pytester, spec, tmp_path)
     assert run["errors"] == [], f"`{spec.command}` did not run cleanly: {run['errors']}"
     if recording():

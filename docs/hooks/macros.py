@@ -73,6 +73,7 @@ def define_env(env: MacroEnv) -> None:
         decoy_ref,
         decoy_run,
         hypothesis_run,
+        recorded_python,
         exercise_test_lists,
         mistakes_by_exercise,
         session_plan,
@@ -319,6 +320,13 @@ def _recorded() -> dict[str, dict[str, Any]]:
     return runs
 
 
+def recorded_python() -> str:
+    """The Python version the quoted runs were recorded with."""
+    _recorded()  # fails the build with the refresh command when the file is missing
+    python: str = json.loads(RECORDED_RUNS.read_text(encoding="utf-8"))["python"]
+    return python
+
+
 def _run(key: str) -> dict[str, Any]:
     runs = _recorded()
     if key not in runs:
@@ -338,13 +346,8 @@ def _identifier(name: str) -> str:
 
 
 def _said(message: str) -> str:
-    """A failure message as a Markdown quote: the words only, none read as markup.
-
-    pytest appends its own ``assert`` introspection after the message; the
-    words before it are what the course's tests say.
-    """
-    words = message.split("\nassert ", 1)[0]
-    escaped = re.sub(r"([\\`*_{}\[\]()#+!|-])", r"\\\1", html.escape(words, quote=False))
+    """A failure message as a Markdown quote, none of its characters read as markup."""
+    escaped = re.sub(r"([\\`*_{}\[\]()#+!|-])", r"\\\1", html.escape(message, quote=False))
     return "\n".join(f"> {line}" if line.strip() else ">" for line in escaped.splitlines())
 
 
