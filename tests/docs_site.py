@@ -38,6 +38,8 @@ def built_site() -> Path:
         cwd=ROOT,
         capture_output=True,
         text=True,
+        encoding="utf-8",  # not the Windows console's code page
+        errors="replace",
         timeout=600,
         env={**os.environ, "NO_COLOR": "1"},
         check=False,
