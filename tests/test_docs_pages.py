@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregates_course.course.catalog import DIFFICULTIES, Exercise, load_catalog
+from aggregates_course.course.catalog import load_catalog
 from aggregates_course.course.decoys import Decoy, discover_decoys
 from tests.docs_site import DOCS, ROOT, built_pages, parse_page
 from tests.recorded_runs import load_records
@@ -97,12 +97,6 @@ def test_the_get_started_page_clones_the_public_repository(built_site: Path) -> 
 
 
 # -- the exercises and the session plan ----------------------------------------------
-
-
-@pytest.mark.parametrize("exercise", CATALOG, ids=lambda exercise: exercise.slug)
-def test_every_exercise_has_a_time_and_a_difficulty(exercise: Exercise) -> None:
-    assert exercise.minutes is not None, f"give {exercise.slug} `minutes` in exercises.toml"
-    assert exercise.difficulty in DIFFICULTIES, f"give {exercise.slug} a `difficulty`"
 
 
 def test_the_exercise_index_shows_each_exercises_time_and_difficulty(built_site: Path) -> None:
