@@ -1,9 +1,13 @@
-"""The course website: it builds cleanly, covers every exercise, and links nowhere broken.
+"""The course website: it builds cleanly, covers every exercise, links nowhere broken,
+and reads well in a real browser, on a desk and on a phone.
 
 The site is built once per run with the documented command (strict mode, cold
-cache). Python blocks in the pages are tested by Sybil (see the root
-conftest.py); this module checks what Sybil cannot: that no block escapes it,
-and what the built HTML contains.
+cache; ``built_site`` in tests/docs_site.py). Python blocks in the pages are
+tested by Sybil (see the root conftest.py); this module checks what Sybil
+cannot: that no block escapes it, the built HTML's links, and, in headless
+Chromium, that diagrams render, stay legible at 390 px with no arrow across a
+title, and that test and decoy names never break inside a word.
+tests/test_docs_pages.py checks what the pages say.
 """
 
 from __future__ import annotations
