@@ -390,6 +390,8 @@ def red_test(slug: str, name: str) -> str:
 
 
 def _quoted_run(key: str, lead: str) -> str:
+    """The recorded command, then ``lead`` (naming ``{test}``, the first failing test) and
+    that test's message."""
     test, message = _first_failure(key)
     return "\n".join(
         [
@@ -397,7 +399,7 @@ def _quoted_run(key: str, lead: str) -> str:
             _run(key)["command"],
             "```",
             "",
-            f"{lead} {_identifier(test)}:",
+            lead.format(test=_identifier(test)),
             "",
             _said(message),
         ]
@@ -407,7 +409,7 @@ def _quoted_run(key: str, lead: str) -> str:
 def decoy_run(name: str) -> str:
     """The command that runs a decoy's exercise against it, and what it really stops at."""
     decoy_ref(name)
-    return _quoted_run(f"decoy {name}", "It stops at the first failing test,")
+    return _quoted_run(f"decoy {name}", "It stops at the first failing test, {test}:")
 
 
 def hypothesis_run(name: str, test: str) -> str:
