@@ -161,6 +161,28 @@ def test_the_mistakes_page_names_the_test_that_catches_each_decoy(
     assert said[:60] in text[entry:], f"the mistakes page does not quote {test}'s message"
 
 
+def _demonstrated() -> list[str]:
+    """The recorded runs the live-coding page quotes, by the macro calls in its source."""
+    source = (DOCS / "instructor" / "live-coding.md").read_text(encoding="utf-8")
+    decoys = [f"decoy {name}" for name in re.findall(r'decoy_run\("([^"]+)"\)', source)]
+    demos = re.findall(r'hypothesis_run\("([^"]+)",\s*"([^"]+)"\)', source)
+    return decoys + [f"hypothesis {decoy} {test}" for decoy, test in demos]
+
+
+@pytest.mark.parametrize("key", _demonstrated())
+def test_a_quoted_run_names_its_first_failure_and_message_after_its_command(
+    built_site: Path, key: str
+) -> None:
+    record = load_records()[key]
+    text = _text(_page(built_site, "instructor/live-coding"))
+    assert record["command"] in text, f"the live-coding page does not show `{record['command']}`"
+    after = text[text.index(record["command"]) + len(record["command"]) :]
+    first = record["failures"][0]
+    test = first["test"].split("::", 1)[1].removesuffix("::runTest")
+    assert test in after[:300], f"the first failing test is not named after `{key}`"
+    assert first["message"][:80] in after[:1000], f"the message is not quoted after `{key}`"
+
+
 _DECOY_RUN = re.compile(
     r"uv run pytest exercises/\S+ --target=/tmp/decoys/\S+"
     r"(?: -k \S+)?(?: -x)?(?: --hypothesis-profile=\w+)?"

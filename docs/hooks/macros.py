@@ -416,7 +416,8 @@ def hypothesis_run(name: str, test: str) -> str:
     """A Hypothesis test run against a decoy, and the counterexample it really reports."""
     decoy_ref(name)
     return _quoted_run(
-        f"hypothesis {name} {test}", "Hypothesis shrinks what it finds and reports, in"
+        f"hypothesis {name} {test}",
+        "Hypothesis shrinks the counterexample it finds, and {test} reports:",
     )
 
 
