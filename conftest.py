@@ -11,7 +11,10 @@ derandomized, no example database, 100 examples) and ``thorough`` (2,000 example
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,26 +72,73 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Every Python block in docs/ and in README.md runs as a test, so the prose cannot
 # drift from the package. Blocks on one page share one namespace, top to bottom.
-# Sybil is a dev dependency; without it (a plain `pip install -e .`) the docs are
-# simply not collected, and tests/test_docs_site.py says why.
-try:
-    from sybil import Sybil
-    from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
-except ImportError:  # pragma: no cover - exercised only without the dev group
-    pass
-else:
+# Sybil is in the docs dependency group, which a learner's first `uv run` leaves out.
+# A session asked to collect those files (`uv run pytest`, `uv run pytest docs`) adds
+# the group before collection starts (tests/tooling.ensure_group, the one way a test
+# gets a tool); any other session, such as a learner's `uv run pytest
+# exercises/<slug>`, installs nothing. Where the group cannot be added, the blocks are
+# not collected and tests/test_docs_site.py says why (and fails under CI).
+_DOCS = COURSE_ROOT / "docs"
+_README = COURSE_ROOT / "README.md"
+_WANTS_DOCUMENTATION = pytest.StashKey[bool]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    wanted = any(
+        _README.is_relative_to(path) or _DOCS.is_relative_to(path) or path.is_relative_to(_DOCS)
+        for path in (
+            (config.invocation_params.dir / argument.split("::")[0]).resolve()
+            for argument in config.args
+        )
+    )
+    config.stash[_WANTS_DOCUMENTATION] = wanted
+    if wanted:
+        _sybil_collector(install=True)
+
+
+def _is_documentation(path: Path) -> bool:
+    # README.md at the root only: an exercise's README is the learner's, not ours.
+    return path.suffix == ".md" and (path == _README or path.is_relative_to(_DOCS))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    # pytest also offers the files beside the folders it was asked for; those never
+    # install anything.
+    if not _is_documentation(file_path):
+        return None
+    collect = _sybil_collector(install=parent.config.stash.get(_WANTS_DOCUMENTATION, False))
+    return collect(file_path, parent) if collect is not None else None
+
+
+@functools.cache
+def _sybil_collector(
+    install: bool,
+) -> Callable[[Path, pytest.Collector], pytest.Collector | None] | None:
+    if install:
+        try:
+            from tests.tooling import ensure_group
+
+            ensure_group("docs", "sybil")
+        except ImportError:  # this conftest copied outside the course repository
+            return None
+        except (pytest.skip.Exception, pytest.fail.Exception):
+            return None
+    if importlib.util.find_spec("sybil") is None:
+        return None
     import doctest
 
+    from sybil import Sybil
+    from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
+
     # Long refusal messages may wrap over several lines on a page and still match.
-    _DOCTEST_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
-    def _markdown_parsers() -> list[PythonCodeBlockParser | SkipParser]:
-        return [PythonCodeBlockParser(doctest_optionflags=_DOCTEST_FLAGS), SkipParser()]
+    def parsers() -> list[PythonCodeBlockParser | SkipParser]:
+        return [PythonCodeBlockParser(doctest_optionflags=flags), SkipParser()]
 
-    pytest_collect_file = (
-        Sybil(parsers=_markdown_parsers(), path="docs", patterns=["*.md"], name="docs")
-        # README.md at the root only: an exercise's README is the learner's, not ours.
-        + Sybil(
-            parsers=_markdown_parsers(), filenames=["README.md"], excludes=["*/*"], name="readme"
-        )
+    collect: Callable[[Path, pytest.Collector], pytest.Collector | None] = (
+        Sybil(parsers=parsers(), path="docs", patterns=["*.md"], name="docs")
+        + Sybil(parsers=parsers(), filenames=["README.md"], excludes=["*/*"], name="readme")
     ).pytest()
+    return collect

@@ -1,7 +1,10 @@
 """How MonitoringPolicy scales from 10k to 100k rules, next to a naive list-scanning policy.
 
-Run with ``uv run python benchmarks/bench_policy.py``. It prints figures; it is
-not a test and asserts nothing about speed unless ``--strict`` is given.
+Run with ``uv run python benchmarks/bench_policy.py``. It prints figures and
+records them, with the date, the machine, the load and the command, in
+``benchmarks/results/policy.md``, the one place the docs and
+``benchmarks/README.md`` take them from. It is not a test and asserts nothing
+about speed unless ``--strict`` is given.
 
 The work at each size N:
 
@@ -28,12 +31,15 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+
+from recording import record_results  # benchmarks/ is on the path when run as a script
 
 from aggregates_course import (
     ActiveRule,
@@ -279,24 +285,57 @@ def _naive_with(rules: Sequence[ActiveRule], retired_ids: Sequence[str]) -> Naiv
     return policy
 
 
-def _row(label: str, small: float, large: float, mark: str) -> str:
-    ratio = large / small if small > 0 else float("inf")
-    return f"{label:<34}{small:>12.3f}{mark}{large:>13.3f}{mark}{ratio:>10.1f}x"
+# (printed label, Markdown label, Timing attribute)
+_PHASES = (
+    ("adds (N add_active_rule)", "adds: N calls of `add_active_rule`", "adds"),
+    ("retires (N/2 retire_rule)", "retires: N/2 calls of `retire_rule`", "retires"),
+    ("lookups (N/2 active_rule_for)", "lookups: N/2 calls of `active_rule_for`", "lookups"),
+    ("total", "**total**", "total"),
+)
 
 
-def print_table(title: str, small: Timing, large: Timing) -> None:
-    """One block of the table: each phase at both sizes and the 100k/10k ratio."""
+def _ratio(small: float, large: float) -> float:
+    return large / small if small > 0 else float("inf")
+
+
+def text_table(title: str, small: Timing, large: Timing) -> list[str]:
+    """One block of the printed table: each phase at both sizes and the 100k/10k ratio."""
     mark = "*" if small.sampled else " "
-    print(f"\n{title}")
-    print(f"{'':<34}{'10k (s)':>13}{'100k (s)':>14}{'100k/10k':>11}")
-    print(_row("adds (N add_active_rule)", small.adds, large.adds, mark))
-    print(_row("retires (N/2 retire_rule)", small.retires, large.retires, mark))
-    print(_row("lookups (N/2 active_rule_for)", small.lookups, large.lookups, mark))
-    print(_row("total", small.total, large.total, mark))
+    lines = ["", title, f"{'':<34}{'10k (s)':>13}{'100k (s)':>14}{'100k/10k':>11}"]
+    for label, _, phase in _PHASES:
+        low, high = getattr(small, phase), getattr(large, phase)
+        lines.append(f"{label:<34}{low:>12.3f}{mark}{high:>13.3f}{mark}{_ratio(low, high):>10.1f}x")
+    return lines
+
+
+def markdown_table(title: str, small: Timing, large: Timing) -> list[str]:
+    """The same block as a Markdown table, for benchmarks/results/policy.md."""
+    mark = "\\*" if small.sampled else ""
+    lines = [
+        f"### {title}",
+        "",
+        "| Phase | 10k (s) | 100k (s) | 100k / 10k |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for _, label, phase in _PHASES:
+        low, high = getattr(small, phase), getattr(large, phase)
+        cells = f"{low:.3f}{mark} | {high:.3f}{mark} | {_ratio(low, high):.1f}x"
+        lines.append(f"| {label} | {cells} |")
+    return [*lines, ""]
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, or why there are none (Windows has no such figure)."""
+    if not hasattr(os, "getloadavg"):
+        return "not available on this platform"
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print the table and the target check; with ``--strict``, return 1 if a target is missed."""
+    """Print the table and the target check, and record them in benchmarks/results/policy.md.
+
+    With ``--strict``, return 1 if a target is missed.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeats", type=int, default=5, help="best of this many runs")
     parser.add_argument(
@@ -306,16 +345,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-gc", action="store_true", help="switch the cyclic GC off while timing, as timeit does"
     )
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(arguments)
     if args.no_gc:
         # gc.collect() before each phase still runs; only automatic collections stop.
         gc.disable()
 
+    # Measured before the work starts: the benchmark's own load would hide the machine's.
+    load = load_average()
     gc_state = "off" if args.no_gc else "on"
-    print(
-        f"Python {sys.version.split()[0]}, best of {args.repeats} runs, time.perf_counter, "
-        f"cyclic GC {gc_state}"
-    )
+    how = f"best of {args.repeats} runs, time.perf_counter, cyclic GC {gc_state}"
+    print(f"Python {sys.version.split()[0]}, {how}; load average {load}")
     check_agreement(2_000)
     workloads = {size: make_workload(size) for size in SIZES}
     real = {size: time_policy(workloads[size], args.repeats) for size in SIZES}
@@ -324,29 +364,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         for size in SIZES
     }
     small, large = SIZES
-    print_table("MonitoringPolicy (dict indexes), measured in full:", real[small], real[large])
-    print_table(
-        f"NaivePolicy (list scans), * = extrapolated from {args.naive_sample} commands per phase"
-        " at the run's mean size:",
-        naive[small],
-        naive[large],
+    indexed_title = "MonitoringPolicy (dict indexes), measured in full"
+    naive_title = (
+        f"NaivePolicy (list scans), {{mark}} = extrapolated from {args.naive_sample} commands "
+        "per phase at the run's mean size"
     )
 
     total = real[TARGET_SIZE].total
     ratio = real[large].total / real[small].total
+    naive_ratio = naive[large].total / naive[small].total
     time_ok = total < TARGET_SECONDS
     ratio_ok = ratio <= TARGET_RATIO
-    print("\nTarget check (MonitoringPolicy):")
-    print(
-        f"  100k adds + 50k retires + 50k lookups: {total:.3f} s "
-        f"(target < {TARGET_SECONDS} s) -> {'PASS' if time_ok else 'MISS'}"
-    )
-    print(
-        f"  total time 100k / 10k: {ratio:.1f}x (target <= ~{TARGET_RATIO:.0f}x; "
-        f"linear is 10x) -> {'PASS' if ratio_ok else 'MISS'}"
-    )
-    naive_ratio = naive[large].total / naive[small].total
-    print(f"  for contrast, NaivePolicy 100k / 10k: {naive_ratio:.0f}x (quadratic is 100x)")
+    checks = [
+        f"100k adds + 50k retires + 50k lookups: {total:.3f} s "
+        f"(target < {TARGET_SECONDS} s) -> {'PASS' if time_ok else 'MISS'}",
+        f"total time 100k / 10k: {ratio:.1f}x (target <= ~{TARGET_RATIO:.0f}x; "
+        f"linear is 10x) -> {'PASS' if ratio_ok else 'MISS'}",
+        f"for contrast, NaivePolicy 100k / 10k: {naive_ratio:.0f}x (quadratic is 100x)",
+    ]
+    printed = [
+        *text_table(f"{indexed_title}:", real[small], real[large]),
+        *text_table(naive_title.format(mark="*") + ":", naive[small], naive[large]),
+        "",
+        "Target check (MonitoringPolicy):",
+        *(f"  {check}" for check in checks),
+    ]
+    print("\n".join(printed))
+
+    markdown = [
+        "# MonitoringPolicy from 10k to 100k rules",
+        "",
+        f"{how[:1].upper()}{how[1:]}; load average before the run (1, 5, 15 minutes): {load}.",
+        "",
+        *markdown_table(indexed_title, real[small], real[large]),
+        *markdown_table(naive_title.format(mark="\\*"), naive[small], naive[large]),
+        "### Target check (MonitoringPolicy)",
+        "",
+        *(f"- {check}" for check in checks),
+    ]
+    command = " ".join(["uv run python benchmarks/bench_policy.py", *arguments])
+    written = record_results("policy", command=command, markdown="\n".join(markdown))
+    print(f"\nrecorded in {written}")
     return 0 if (time_ok and ratio_ok) or not args.strict else 1
 
 

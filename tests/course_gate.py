@@ -12,11 +12,20 @@ from hypothesis import settings
 
 from aggregates_course.course.catalog import load_catalog
 from aggregates_course.course.decoys import discover_decoys
+from aggregates_course.course.pytest_results import describe_failure
 from aggregates_course.course.target import configure_target, current_target
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(COURSE_ROOT)
 DECOYS = discover_decoys(COURSE_ROOT)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed test: its node id and its message as the learner's check shows it."""
+
+    test: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,8 @@ class GateRun:
     errors: list[str]
     first_failure: str
     imported_files: frozenset[Path]
+    failures: tuple[Failure, ...] = ()
+    """Every failed test in the order it ran (the docs quote these; see docs/hooks)."""
 
     @property
     def total_failed(self) -> int:
@@ -41,13 +52,16 @@ def run_exercise(
     *,
     first_failure_only: bool = False,
     profile: str = "gate",
+    select: str = "",
 ) -> GateRun:
     """Run ``exercises/<slug>`` against ``target`` in this process; count outcomes per module.
 
     ``first_failure_only`` stops at the first failing test, for runs that only
-    need to prove that something fails. ``profile`` is the Hypothesis profile.
+    need to prove that something fails. ``profile`` is the Hypothesis profile;
+    ``select``, when given, is a ``-k`` expression choosing the tests to run.
     """
     imports = _ImportRecorder()
+    failures = _FailureRecorder()
     # The inner run sets its Hypothesis profile and --target globally; give the outer
     # session its own back.
     outer_profile = settings.get_current_profile_name()
@@ -62,7 +76,8 @@ def run_exercise(
             "no:cacheprovider",
             f"--hypothesis-profile={profile}",
             "-q",
-            plugins=[imports],
+            *(["-k", select] if select else []),
+            plugins=[imports, failures],
         )
     finally:
         settings.load_profile(outer_profile)
@@ -81,7 +96,23 @@ def run_exercise(
             first_failure = first_failure or str(report.longrepr)
         elif report.failed:
             errors.append(f"{report.nodeid} ({report.when})")
-    return GateRun(dict(passed), dict(failed), errors, first_failure, imports.files)
+    return GateRun(
+        dict(passed), dict(failed), errors, first_failure, imports.files, tuple(failures.failures)
+    )
+
+
+class _FailureRecorder:
+    """A pytest plugin keeping each failed test's message, worded as the CLI words it."""
+
+    def __init__(self) -> None:
+        self.failures: list[Failure] = []
+
+    def pytest_exception_interact(
+        self, call: pytest.CallInfo[object], report: pytest.CollectReport | pytest.TestReport
+    ) -> None:
+        if isinstance(report, pytest.TestReport) and report.when == "call" and call.excinfo:
+            message = str(describe_failure(call.excinfo.value)["message"])
+            self.failures.append(Failure(report.nodeid, message))
 
 
 class _ImportRecorder:

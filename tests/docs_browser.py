@@ -286,10 +286,24 @@ class Browser:
             awaitPromise=True,
             returnByValue=True,
         )
-        if "exceptionDetails" in result:
-            details = result["exceptionDetails"]
-            raise BrowserError(details.get("exception", {}).get("description", details["text"]))
-        return result["result"].get("value")
+        return _value(result)
+
+    def call_on(self, session: str, node: dict[str, Any], function: str) -> Any:
+        """Call JavaScript ``function`` with ``this`` bound to ``node``; return its JSON value.
+
+        ``node`` comes from :meth:`document`, so it may sit in a closed shadow root,
+        which page scripts cannot reach (the theme draws Mermaid diagrams in one).
+        """
+        handle = self.send("DOM.resolveNode", session, backendNodeId=node["backendNodeId"])
+        result = self.send(
+            "Runtime.callFunctionOn",
+            session,
+            functionDeclaration=function,
+            objectId=handle["object"]["objectId"],
+            awaitPromise=True,
+            returnByValue=True,
+        )
+        return _value(result)
 
     def document(self, session: str) -> dict[str, Any]:
         """The whole DOM, shadow roots included (closed ones too)."""
@@ -306,6 +320,14 @@ class Browser:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         return path
+
+
+def _value(result: dict[str, Any]) -> Any:
+    """The JSON value of an evaluation, or :class:`BrowserError` with the script's exception."""
+    if "exceptionDetails" in result:
+        details = result["exceptionDetails"]
+        raise BrowserError(details.get("exception", {}).get("description", details["text"]))
+    return result["result"].get("value")
 
 
 def walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -1,37 +1,32 @@
-"""The course website: it builds cleanly, covers every exercise, and links nowhere broken.
+"""The course website: it builds cleanly, covers every exercise, links nowhere broken,
+and reads well in a real browser, on a desk and on a phone.
 
 The site is built once per run with the documented command (strict mode, cold
-cache). Python blocks in the pages are tested by Sybil (see the root
-conftest.py); this module checks what Sybil cannot: that no block escapes it,
-and what the built HTML contains.
+cache; ``built_site`` in tests/docs_site.py). Python blocks in the pages are
+tested by Sybil (see the root conftest.py); this module checks what Sybil
+cannot: that no block escapes it, the built HTML's links, and, in headless
+Chromium, that diagrams render, stay legible at 390 px with no arrow across a
+title, and that test and decoy names never break inside a word.
+tests/test_docs_pages.py checks what the pages say.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import importlib.util
 import os
 import re
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
 from aggregates_course.course.catalog import HINT_TIERS, Exercise, load_catalog
 from tests.docs_browser import Browser, BrowserError, attributes, find_chromium, text_of, walk
-from tests.tooling import group_tool, skip_or_fail
-
-ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs"
-SITE = ROOT / "site"
-BUILD_COMMAND = ("zensical", "build", "--clean", "--strict")
+from tests.docs_site import DOCS, ROOT, built_pages, parse_page, serve
+from tests.tooling import skip_or_fail
 
 # A fence Sybil runs is exactly ```python; anything after the language (a title,
 # line numbers) makes Sybil skip the block without a word, so it is banned.
@@ -42,29 +37,6 @@ _SKIP_DIRECTIVE = re.compile(r"<!--+\s*skip:\s*(\w+)(.*?)-*->")
 def markdown_sources() -> list[Path]:
     """Every Markdown file whose Python blocks must run: the pages and the README."""
     return [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
-
-
-@pytest.fixture(scope="session")
-def built_site() -> Path:
-    """Build the site exactly as the README says, once per test session."""
-    zensical = group_tool("docs", "zensical")
-    started = time.perf_counter()
-    result = subprocess.run(
-        [*zensical, *BUILD_COMMAND[1:]],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "NO_COLOR": "1"},
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"`{' '.join(BUILD_COMMAND)}` failed:\n{output}"
-    # Strict mode aborts on warnings; this also catches any printed without aborting.
-    assert "Warning" not in output, output
-    print(f"site built in {elapsed:.1f}s")
-    return SITE
 
 
 # -- the sources -------------------------------------------------------------------
@@ -125,45 +97,6 @@ def test_every_exercise_page_belongs_to_the_catalog() -> None:
 # -- the built site ----------------------------------------------------------------
 
 
-class _Links(HTMLParser):
-    """Collects element ids and the href/src of every link, script and image."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ids: set[str] = set()
-        self.links: list[str] = []
-        self.loads: list[str] = []
-        self.details: list[tuple[str, bool]] = []
-        self.text: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if values.get("id"):
-            self.ids.add(str(values["id"]))
-        for name in ("href", "src"):
-            if values.get(name) and tag in {"a", "link", "script", "img"}:
-                self.links.append(str(values[name]))
-                # What the browser fetches by itself on load (not what a reader may click).
-                if tag != "a" and values.get("rel") not in {"canonical", "alternate"}:
-                    self.loads.append(str(values[name]))
-        if tag == "details":
-            self.details.append((values.get("class") or "", "open" in values))
-
-
-def _parse(page: Path) -> _Links:
-    parser = _Links()
-    parser.feed(page.read_text(encoding="utf-8"))
-    return parser
-
-
-def _pages(site: Path) -> Iterator[Path]:
-    # 404.html is served at any depth, so it links with site-absolute paths on purpose.
-    yield from (page for page in sorted(site.rglob("*.html")) if page.name != "404.html")
-
-
 def _target(site: Path, page: Path, link: str) -> tuple[Path, str] | None:
     parts = urlsplit(link)
     if parts.scheme or parts.netloc or link.startswith(("mailto:", "data:", "javascript:")):
@@ -185,7 +118,7 @@ def test_the_site_builds_strictly_from_a_cold_cache(built_site: Path) -> None:
 
 
 def test_every_internal_link_and_anchor_resolves(built_site: Path) -> None:
-    parsed = {page: _parse(page) for page in _pages(built_site)}
+    parsed = {page: parse_page(page) for page in built_pages(built_site)}
     broken: list[str] = []
     for page, links in parsed.items():
         for link in links.links:
@@ -197,7 +130,7 @@ def test_every_internal_link_and_anchor_resolves(built_site: Path) -> None:
             if not path.is_relative_to(built_site) or not path.exists():
                 broken.append(f"{where} (no such file)")
             elif fragment and path.suffix == ".html":
-                ids = parsed[path].ids if path in parsed else _parse(path).ids
+                ids = parsed[path].ids if path in parsed else parse_page(path).ids
                 if unquote(fragment) not in ids:
                     broken.append(f"{where} (no element with id {fragment!r})")
     assert not broken, "broken internal links:\n" + "\n".join(broken)
@@ -206,8 +139,8 @@ def test_every_internal_link_and_anchor_resolves(built_site: Path) -> None:
 def test_no_page_loads_anything_from_another_host(built_site: Path) -> None:
     external = [
         f"{page.relative_to(built_site)} -> {link}"
-        for page in _pages(built_site)
-        for link in _parse(page).loads
+        for page in built_pages(built_site)
+        for link in parse_page(page).loads
         if urlsplit(link).scheme in {"http", "https"} or link.startswith("//")
     ]
     assert not external, "pages load these from another host:\n" + "\n".join(external)
@@ -220,7 +153,7 @@ def test_an_exercise_page_shows_check_hints_and_review_question(
     if not exercise.readme.is_file():
         pytest.skip(f"exercises/{exercise.slug}/README.md is not written yet")
     page = built_site / "exercises" / exercise.slug / "index.html"
-    parsed = _parse(page)
+    parsed = parse_page(page)
     assert exercise.check_command in "".join(parsed.text), (
         "the page must show how to check the work"
     )
@@ -271,26 +204,6 @@ new Promise((resolve, reject) => {
 """
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """Serve ``folder`` on 127.0.0.1 at an ephemeral port; yield the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 def _mermaid_sources(page: str) -> int:
     source = DOCS / (page.rstrip("/") + ".md")
     return sum(
@@ -298,8 +211,32 @@ def _mermaid_sources(page: str) -> int:
     )
 
 
+def _diagrams(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rendered Mermaid diagrams: a div.mermaid each, its SVG in a closed shadow root."""
+    return [
+        node
+        for node in walk(document)
+        if node.get("localName") == "div" and "mermaid" in attributes(node).get("class", "").split()
+    ]
+
+
+def _svgs(diagram: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        node
+        for root in diagram.get("shadowRoots", [])
+        for node in walk(root)
+        if node.get("localName") == "svg"
+    ]
+
+
 @pytest.fixture(scope="module")
 def chromium() -> str:
+    if not hasattr(os, "fork"):
+        # Not a missing install but a missing platform feature, so not a CI failure either.
+        pytest.skip(
+            "the Chromium driver passes the DevTools pipe on file descriptors 3 and 4, "
+            "which needs POSIX; the Linux CI job runs the browser tests"
+        )
     found = find_chromium()
     if found is None:
         reason = (
@@ -326,12 +263,7 @@ def test_the_page_renders_in_chromium_with_its_diagrams_and_no_errors(
             except BrowserError as error:
                 waited = f"{error}; "  # reported below, after the screenshot is saved
         browser.report(tab, report)
-        diagrams = [
-            node
-            for node in walk(browser.document(tab))
-            if node.get("localName") == "div"
-            and "mermaid" in attributes(node).get("class", "").split()
-        ]
+        diagrams = _diagrams(browser.document(tab))
         browser.screenshot(tab, shot)
         browser.report(tab, report)
     print(f"screenshot: {shot}")
@@ -342,12 +274,7 @@ def test_the_page_renders_in_chromium_with_its_diagrams_and_no_errors(
     assert foreign == [], f"{page} fetched from another host (Mermaid must be local): {foreign}"
     assert len(diagrams) == expected, f"{len(diagrams)} of {expected} diagrams rendered on {page}"
     for number, diagram in enumerate(diagrams, 1):
-        svgs = [
-            node
-            for root in diagram.get("shadowRoots", [])
-            for node in walk(root)
-            if node.get("localName") == "svg"
-        ]
+        svgs = _svgs(diagram)
         assert svgs, f"diagram {number} on {page} has no SVG"
         assert attributes(svgs[0]).get("aria-roledescription") != "error", (
             f"diagram {number} on {page} rendered Mermaid's error picture"
@@ -356,3 +283,124 @@ def test_the_page_renders_in_chromium_with_its_diagrams_and_no_errors(
         for complaint in ("Syntax error", "Parse error", "error in text"):
             assert complaint not in text, f"diagram {number} on {page} says {complaint!r}"
     assert shot.stat().st_size > 10_000, f"screenshot {shot} is suspiciously small"
+
+
+# -- on a phone ---------------------------------------------------------------------
+
+PHONE_WIDTH = 390
+"""CSS pixels: the width of a common phone held upright."""
+MIN_TEXT_PX = 10.0
+MISTAKES_PAGE = "instructor/common-mistakes/"
+
+# Run with `this` bound to a diagram's <svg>. Every text's rendered height is its font
+# size times the scale from the SVG's user units to the screen (Mermaid shrinks a wide
+# chart to the page's width). Edge paths are sampled every 1% of their length and
+# must not pass through a subgraph's title.
+_MEASURE_DIAGRAM = """
+function () {
+  const scaleOf = (element) => {
+    let graphic = element;
+    while (graphic && !(graphic instanceof SVGGraphicsElement)) graphic = graphic.parentElement;
+    return graphic ? graphic.getScreenCTM().a : 1;
+  };
+  const texts = [];
+  const walker = document.createTreeWalker(this, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, element = node.parentElement;
+    if (!node.nodeValue.trim() || element.closest("style")) continue;
+    if (element.getClientRects().length === 0) continue;
+    const px = parseFloat(getComputedStyle(element).fontSize) * scaleOf(element);
+    texts.push({text: node.nodeValue.trim(), px: Math.round(px * 10) / 10});
+  }
+  const titles = [...this.querySelectorAll(".cluster-label")].map((label) => ({
+    text: label.textContent.trim(), box: label.getBoundingClientRect()}));
+  const crossings = [];
+  for (const edge of this.querySelectorAll("path.flowchart-link")) {
+    const length = edge.getTotalLength(), ctm = edge.getScreenCTM();
+    for (let step = 0; step <= 100; step++) {
+      const point = new DOMPoint(...Object.values(
+        (({x, y}) => ({x, y}))(edge.getPointAtLength(length * step / 100)))).matrixTransform(ctm);
+      for (const title of titles) {
+        const box = title.box;
+        if (point.x > box.left + 1 && point.x < box.right - 1 &&
+            point.y > box.top + 1 && point.y < box.bottom - 1) {
+          crossings.push(`${edge.id} crosses the title "${title.text}"`);
+          step = 101;
+          break;
+        }
+      }
+    }
+  }
+  return {texts, crossings, width: this.getBoundingClientRect().width};
+}
+"""
+
+# Run in the page: every word of every test or decoy name (macros.py marks them
+# code.identifier) must sit on one line, and the page must not scroll sideways.
+_BROKEN_WORDS = """
+(() => {
+  const broken = [];
+  for (const code of document.querySelectorAll("code.identifier")) {
+    const walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      for (const match of node.nodeValue.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+        if (lines.size > 1) broken.push(match[0]);
+      }
+    }
+  }
+  return {broken, overflow: document.documentElement.scrollWidth - window.innerWidth};
+})()
+"""
+
+
+@contextmanager
+def _on_a_phone(site: Path, chromium: str, page: str) -> Iterator[tuple[Browser, str]]:
+    """``page`` loaded in a tab as wide as a phone; yields the browser and the tab."""
+    with (
+        serve(site) as base,
+        Browser(chromium) as browser,
+        browser.page(width=PHONE_WIDTH, height=844) as tab,
+    ):
+        browser.load(tab, base + page)
+        yield browser, tab
+
+
+def test_every_diagram_is_readable_on_a_phone(built_site: Path, chromium: str) -> None:
+    expected = _mermaid_sources(CONCEPT_PAGE)
+    shot = _artifact_path(f"concept-at-{PHONE_WIDTH}px.png")
+    with _on_a_phone(built_site, chromium, CONCEPT_PAGE) as (browser, tab):
+        browser.evaluate(tab, _WAIT_FOR_DIAGRAMS % expected)
+        measured = [
+            browser.call_on(tab, _svgs(diagram)[0], _MEASURE_DIAGRAM)
+            for diagram in _diagrams(browser.document(tab))
+        ]
+        browser.screenshot(tab, shot)
+    print(f"screenshot: {shot}")
+    assert len(measured) == expected
+    for number, diagram in enumerate(measured, 1):
+        assert diagram["texts"], f"diagram {number} shows no text"
+        small = [
+            f"{t['text']!r} at {t['px']} px" for t in diagram["texts"] if t["px"] < MIN_TEXT_PX
+        ]
+        assert small == [], (
+            f"diagram {number} is {diagram['width']:.0f} px wide on a {PHONE_WIDTH} px screen and "
+            f"its text shrinks below {MIN_TEXT_PX} px: {small}; lay it out top-down or wrap labels"
+        )
+        assert diagram["crossings"] == [], f"diagram {number}: {diagram['crossings']}"
+
+
+def test_names_on_the_mistakes_page_wrap_between_words_on_a_phone(
+    built_site: Path, chromium: str
+) -> None:
+    shot = _artifact_path(f"common-mistakes-at-{PHONE_WIDTH}px.png")
+    with _on_a_phone(built_site, chromium, MISTAKES_PAGE) as (browser, tab):
+        layout = browser.evaluate(tab, _BROKEN_WORDS)
+        browser.screenshot(tab, shot)
+    print(f"screenshot: {shot}")
+    assert layout["broken"] == [], f"words broken across lines: {layout['broken']}"
+    assert layout["overflow"] <= 0, f"the page scrolls sideways by {layout['overflow']} px"

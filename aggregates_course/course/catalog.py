@@ -14,6 +14,8 @@ from pathlib import Path
 
 CATALOG_NAME = "exercises.toml"
 HINT_TIERS = ("nudge", "pointer", "worked step")
+DIFFICULTIES = ("introductory", "intermediate", "advanced")
+"""The words an exercise's ``difficulty`` may take, from easiest to hardest."""
 
 
 class CatalogError(Exception):
@@ -22,13 +24,20 @@ class CatalogError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Exercise:
-    """One exercise: its folder name (slug), title, the files a learner edits, and hints."""
+    """One exercise: its folder name (slug), title, the files a learner edits, and hints.
+
+    ``minutes`` (a learner's estimated working time) and ``difficulty`` (one of
+    :data:`DIFFICULTIES`) are optional in the catalog; the course website shows
+    them and its build refuses an exercise without them.
+    """
 
     slug: str
     title: str
     files: tuple[str, ...]
     hints: tuple[str, str, str]
     root: Path
+    minutes: int | None = None
+    difficulty: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -84,11 +93,34 @@ def load_catalog(root: Path | None = None) -> tuple[Exercise, ...]:
                     files=tuple(str(name) for name in entry["files"]),
                     hints=(hints[0], hints[1], hints[2]),
                     root=course_root,
+                    minutes=_minutes(entry.get("minutes"), f"{path}: exercise {index + 1}"),
+                    difficulty=_difficulty(
+                        entry.get("difficulty"), f"{path}: exercise {index + 1}"
+                    ),
                 )
             )
         except KeyError as missing:
             raise CatalogError(f"{path}: exercise {index + 1} lacks {missing}") from None
     return tuple(exercises)
+
+
+def _minutes(value: object, where: str) -> int | None:
+    # bool is an int to Python, but `minutes = true` is a slip, not an estimate.
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise CatalogError(f"{where}: minutes must be a positive whole number, not {value!r}")
+    return value
+
+
+def _difficulty(value: object, where: str) -> str | None:
+    if value is None:
+        return None
+    if value not in DIFFICULTIES:
+        raise CatalogError(
+            f"{where}: difficulty must be one of {', '.join(DIFFICULTIES)}, not {value!r}"
+        )
+    return str(value)
 
 
 class UnknownExercise(CatalogError):
