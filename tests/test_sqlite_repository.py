@@ -1,7 +1,9 @@
 """SqlitePolicyRepository beyond the shared contract: its file, its schema, its SQL.
 
 The behaviour every repository shares lives in test_repository_contract.py;
-atomicity under injected failures lives in test_sqlite_failures.py.
+atomicity under injected failures lives in test_sqlite_failures.py; the
+schema version in test_sqlite_schema.py; every StorageError a broken file
+gives in test_sqlite_storage_errors.py.
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ def test_opening_a_repository_does_not_touch_the_file(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-def test_first_use_creates_the_file_with_its_schema(tmp_path: Path) -> None:
+def test_the_first_save_creates_the_file_with_its_schema(tmp_path: Path) -> None:
     path = tmp_path / "policies.db"
-    with SqlitePolicyRepository(path) as repository, pytest.raises(PolicyNotFound):
-        repository.load("checkout")
+    with SqlitePolicyRepository(path) as repository:
+        repository.save(one_rule_policy())
     assert tables(path) == {"policies", "rules"}
 
 
@@ -56,8 +58,9 @@ def test_an_instance_sees_saves_made_by_another_instance_on_the_same_file(
 ) -> None:
     path = tmp_path / "policies.db"
     with SqlitePolicyRepository(path) as alice, SqlitePolicyRepository(path) as bob:
+        alice.save(one_rule_policy("payments"))
         with pytest.raises(PolicyNotFound):
-            bob.load("checkout")  # bob's connection is open before alice writes
+            bob.load("checkout")  # bob's connection is open before alice writes checkout
         alice.save(one_rule_policy())
         copy = bob.load("checkout")
         copy.retire_rule("cpu-hot", "noisy")
