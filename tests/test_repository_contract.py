@@ -576,10 +576,9 @@ class SameAsTheFake(stateful.RuleBasedStateMachine):
         self.fake = InMemoryPolicyRepository()
         self.prefix = next(MACHINE_PREFIXES)
 
-    def both(self, step: Callable[[PolicyRepository], object]) -> tuple[object, ...]:
-        on_fake, on_real = outcome(lambda: step(self.fake)), outcome(lambda: step(self.real))
-        assert on_real == on_fake
-        return on_fake
+    def both(self, step: Callable[[PolicyRepository], object]) -> None:
+        """Run ``step`` on each repository; both must give the same result or the same error."""
+        assert outcome(lambda: step(self.real)) == outcome(lambda: step(self.fake))
 
     @stateful.rule(target=twins, name=st.sampled_from(POLICY_NAMES))
     def new_policy(self, name: str) -> Twins:
@@ -596,17 +595,17 @@ class SameAsTheFake(stateful.RuleBasedStateMachine):
         self.both(load_and_keep)
         return Twins(*loaded) if loaded else stateful.multiple()
 
-    @stateful.rule(policy_id=JUNK_IDS)
-    def load_a_junk_id(self, policy_id: Any) -> None:
-        self.both(lambda repository: repository.load(policy_id))
-
-    @stateful.rule(junk=st.one_of(JUNK_IDS, st.sampled_from(POLICY_NAMES)))
-    def save_something_that_is_not_a_policy(self, junk: Any) -> None:
-        self.both(lambda repository: repository.save(junk))
-
-    @stateful.rule(forged_id=REFUSED_IDS)
-    def save_a_policy_with_a_forged_id(self, forged_id: Any) -> None:
-        self.both(lambda repository: repository.save(ForgedPolicy(forged_id)))
+    # One rule for the three kinds of junk, so that they take a sixth of the steps, not half.
+    @stateful.rule(
+        junk_call=st.one_of(
+            st.tuples(st.just("load"), JUNK_IDS),
+            st.tuples(st.just("save"), st.one_of(JUNK_IDS, st.sampled_from(POLICY_NAMES))),
+            st.tuples(st.just("save"), REFUSED_IDS.map(ForgedPolicy)),
+        )
+    )
+    def call_with_junk(self, junk_call: tuple[str, Any]) -> None:
+        method, argument = junk_call
+        self.both(lambda repository: getattr(repository, method)(argument))
 
     @stateful.rule(twins=twins, new_rule=active_rules())
     def add_rule(self, twins: Twins, new_rule: ActiveRule) -> None:
@@ -622,14 +621,13 @@ class SameAsTheFake(stateful.RuleBasedStateMachine):
 
     @stateful.rule(twins=stateful.consumes(twins))
     def save(self, twins: Twins) -> None:
-        sides = {id(self.fake): twins.fake_side, id(self.real): twins.real_side}
-
-        def save_and_report(repository: PolicyRepository) -> int:
-            policy = sides[id(repository)]
+        def save_and_report(repository: PolicyRepository, policy: MonitoringPolicy) -> int:
             repository.save(policy)
             return policy.version
 
-        self.both(save_and_report)
+        assert outcome(lambda: save_and_report(self.real, twins.real_side)) == outcome(
+            lambda: save_and_report(self.fake, twins.fake_side)
+        )
 
 
 def test_every_repository_answers_every_program_as_the_fake_does(real_store: Store) -> None:
