@@ -274,6 +274,51 @@ def test_loading_from_an_empty_store_raises_policy_not_found(store: Store) -> No
         store.reload("checkout")
 
 
+# -- bad ids and bad arguments -----------------------------------------------------------
+
+# (junk id, what InvalidRule says about it): the same words the aggregate's constructor uses.
+JUNK_ID_REFUSALS = [
+    (5, "invalid policy_id: must be a string, not int"),
+    (["checkout"], "invalid policy_id: must be a string, not list"),
+    (None, "invalid policy_id: must be a string, not NoneType"),
+    ("  ", "invalid policy_id: must not be empty or only whitespace"),
+    (" checkout", "invalid policy_id: ' checkout' has leading or trailing whitespace"),
+    ("check\x00out", "invalid policy_id: 'check\\x00out' contains a control character"),
+    ("p" * 129, "invalid policy_id: is 129 characters long; the limit is 128"),
+]
+
+
+@pytest.mark.parametrize(("junk", "refusal"), JUNK_ID_REFUSALS)
+def test_loading_a_junk_id_is_refused_as_the_aggregate_refuses_it(
+    store: Store, junk: Any, refusal: str
+) -> None:
+    with pytest.raises(InvalidRule) as refused:
+        store.repository.load(junk)
+    assert (refused.value.field, str(refused.value)) == ("policy_id", refusal)
+
+
+@pytest.mark.parametrize(("junk", "refusal"), JUNK_ID_REFUSALS)
+def test_saving_a_policy_with_a_forged_junk_id_is_refused_and_stores_nothing(
+    store: Store, junk: Any, refusal: str
+) -> None:
+    forged = ForgedPolicy(junk)
+    with pytest.raises(InvalidRule) as refused:
+        store.repository.save(forged)
+    assert (refused.value.field, str(refused.value)) == ("policy_id", refusal)
+    assert forged.version == 0
+    with pytest.raises(PolicyNotFound):
+        store.reload("forged")
+
+
+@pytest.mark.parametrize("junk", ["checkout", None, 5, ("checkout",)])
+def test_saving_something_that_is_not_a_policy_is_a_type_error(store: Store, junk: Any) -> None:
+    with pytest.raises(TypeError) as refused:
+        store.repository.save(junk)
+    assert str(refused.value) == (
+        f"a repository saves a MonitoringPolicy, not {type(junk).__name__}"
+    )
+
+
 # -- independent copies -----------------------------------------------------------------
 
 

@@ -116,3 +116,33 @@ def test_sql_in_a_loaded_id_finds_nothing(tmp_path: Path) -> None:
         repository.save(one_rule_policy())
         with pytest.raises(PolicyNotFound):
             repository.load("x' OR '1'='1")
+
+
+def test_an_in_memory_store_keeps_policies_and_writes_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with SqlitePolicyRepository(":memory:") as repository:
+        repository.save(one_rule_policy())
+        assert repository.load("checkout").version == 1
+        assert repository.path == ":memory:"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_in_memory_stores_are_separate(tmp_path: Path) -> None:
+    with SqlitePolicyRepository(":memory:") as first, SqlitePolicyRepository(":memory:") as second:
+        first.save(one_rule_policy())
+        with pytest.raises(PolicyNotFound):
+            second.load("checkout")
+
+
+def test_the_path_is_made_absolute_when_the_instance_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    repository = SqlitePolicyRepository("policies.db")
+    monkeypatch.chdir(tmp_path.parent)
+    with repository:
+        repository.save(one_rule_policy())
+    assert repository.path == str(tmp_path / "policies.db")
+    assert (tmp_path / "policies.db").is_file()

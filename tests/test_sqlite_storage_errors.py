@@ -21,6 +21,7 @@ import pytest
 from aggregates_course import (
     ActiveRule,
     DomainError,
+    InvalidRule,
     MonitoringPolicy,
     PolicyNotFound,
     SqlitePolicyRepository,
@@ -109,7 +110,10 @@ def test_loading_from_a_file_that_does_not_exist_says_so_and_creates_nothing(
 ) -> None:
     path = tmp_path / "polices.db"  # a typo for policies.db
     failure = storage_error(path, load_checkout)
-    assert failure.problem.startswith("does not exist, so no policy was ever saved there")
+    assert failure.problem == (
+        "does not exist, so no policy was ever saved there; check the path for a typo "
+        "(the first save creates the file)"
+    )
     assert isinstance(failure.__cause__, sqlite3.OperationalError)
     assert not path.exists()
 
@@ -171,8 +175,9 @@ def test_a_file_locked_past_the_timeout_is_a_storage_error(stored: Path, use: Us
     with closing(sqlite3.connect(stored, isolation_level=None)) as other_program:
         other_program.execute("BEGIN EXCLUSIVE")
         failure = storage_error(stored, use, timeout=0.01)
-    assert failure.problem.startswith(
-        "another connection kept the database locked for more than 0.01 s"
+    assert failure.problem == (
+        "another connection kept the database locked for more than 0.01 s; "
+        "try again, or give a longer timeout"
     )
     assert isinstance(failure.__cause__, sqlite3.OperationalError)
 
@@ -289,17 +294,20 @@ def test_a_row_with_an_unknown_status_is_a_storage_error_on_load(stored: Path) -
     assert "rule 'cpu-hot' has status 'paused'" in failure.problem
 
 
+# case id: (SQL that damages the stored version, what the StorageError's cause says)
 DAMAGED_VERSIONS = {
-    "text": "UPDATE policies SET version = 'one'",
-    "zero": "UPDATE policies SET version = 0",
-    "negative": "UPDATE policies SET version = -3",
-    "fraction": "UPDATE policies SET version = 2.5",
+    "text": ("UPDATE policies SET version = 'one'", "version must be a whole number, not 'one'"),
+    "zero": ("UPDATE policies SET version = 0", "version must be at least 1, got 0"),
+    "negative": ("UPDATE policies SET version = -3", "version must be at least 1, got -3"),
+    "fraction": ("UPDATE policies SET version = 2.5", "version must be a whole number, not 2.5"),
 }
 
 
-@pytest.mark.parametrize("damage", DAMAGED_VERSIONS.values(), ids=DAMAGED_VERSIONS.keys())
+@pytest.mark.parametrize(
+    ("damage", "problem"), DAMAGED_VERSIONS.values(), ids=DAMAGED_VERSIONS.keys()
+)
 def test_saving_over_a_damaged_version_is_a_storage_error_that_writes_nothing(
-    stored: Path, damage: str
+    stored: Path, damage: str, problem: str
 ) -> None:
     write_sql(stored, "PRAGMA ignore_check_constraints = ON", damage)
     with SqlitePolicyRepository(stored) as repository:
@@ -307,5 +315,12 @@ def test_saving_over_a_damaged_version_is_a_storage_error_that_writes_nothing(
         with pytest.raises(StorageError, match="the stored policy 'checkout' breaks") as failed:
             repository.save(copy)
     assert str(stored) in str(failed.value)
+    assert str(failed.value.__cause__) == problem
     with closing(sqlite3.connect(stored)) as connection:
         assert connection.execute("SELECT count(*) FROM rules").fetchone() == (2,)
+
+
+def test_a_junk_id_is_refused_before_the_file_is_even_opened(tmp_path: Path) -> None:
+    path = tmp_path / "no-such-folder" / "policies.db"
+    with SqlitePolicyRepository(path) as repository, pytest.raises(InvalidRule):
+        repository.load(5)  # type: ignore[arg-type]

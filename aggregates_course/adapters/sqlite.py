@@ -350,11 +350,11 @@ def _why_unopenable(path: str, *, creating: bool) -> str:
 def _layout(connection: sqlite3.Connection) -> tuple[tuple[str, str, str], ...]:
     """Every table, index, view and trigger in the file, SQLite's own objects left out."""
     rows = connection.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!'"
-        " ORDER BY type, name"
+        "SELECT type, name, sql FROM sqlite_master"
+        " WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!' AND sql IS NOT NULL ORDER BY type, name"
     ).fetchall()
     # SQLite keeps each CREATE statement's text; compare it with runs of whitespace collapsed.
-    return tuple((kind, name, " ".join((sql or "").split())) for kind, name, sql in rows)
+    return tuple((kind, name, " ".join(sql.split())) for kind, name, sql in rows)
 
 
 @functools.cache
