@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -30,10 +30,12 @@ from aggregates_course import (
     PolicySnapshot,
     RetiredRule,
     SqlitePolicyRepository,
+    StorageError,
     UnknownRule,
     format_window,
 )
 from aggregates_course.domain.rules import MAX_METRIC_LENGTH, MAX_WINDOW, validate_identifier
+from tests.sqlite_support import Instrumented
 from tests.test_policy_commands import CPU_HOT, ONE_HOUR, saved_policy_with_history
 
 
@@ -296,50 +298,26 @@ def test_a_snapshot_with_a_negative_version_names_the_version_field() -> None:
 # -- SQLite: connection lifecycle and what comes back ------------------------------------
 
 
-class RecordingConnection(sqlite3.Connection):
-    """A connection that remembers the options it was opened with."""
-
-    opened: ClassVar[list[RecordingConnection]] = []
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.options = kwargs
-        RecordingConnection.opened.append(self)
-
-
-class RecordingRepository(SqlitePolicyRepository):
-    connection_class = RecordingConnection
-
-
-@pytest.fixture
-def recorded() -> list[RecordingConnection]:
-    RecordingConnection.opened = []
-    return RecordingConnection.opened
-
-
-def test_the_busy_timeout_given_reaches_the_connection(
-    tmp_path: Path, recorded: list[RecordingConnection]
-) -> None:
-    with RecordingRepository(tmp_path / "p.db", timeout=0.25) as repository:
+def test_the_busy_timeout_given_reaches_the_connection(tmp_path: Path) -> None:
+    recorded = Instrumented(tmp_path / "p.db", timeout=0.25)
+    with recorded.repository as repository:
         repository.save(MonitoringPolicy("checkout"))
-    assert [connection.options["timeout"] for connection in recorded] == [0.25]
+    assert [options["timeout"] for options in recorded.connect_options] == [0.25]
 
 
-def test_by_default_a_busy_file_is_waited_on_for_thirty_seconds(
-    tmp_path: Path, recorded: list[RecordingConnection]
-) -> None:
-    with RecordingRepository(tmp_path / "p.db") as repository:
+def test_by_default_a_busy_file_is_waited_on_for_thirty_seconds(tmp_path: Path) -> None:
+    recorded = Instrumented(tmp_path / "p.db")
+    with recorded.repository as repository:
         repository.save(MonitoringPolicy("checkout"))
-    assert [connection.options["timeout"] for connection in recorded] == [30.0]
+    assert [options["timeout"] for options in recorded.connect_options] == [30.0]
 
 
-def test_leaving_the_with_block_closes_the_connection(
-    tmp_path: Path, recorded: list[RecordingConnection]
-) -> None:
-    with RecordingRepository(tmp_path / "p.db") as repository:
+def test_leaving_the_with_block_closes_the_connection(tmp_path: Path) -> None:
+    recorded = Instrumented(tmp_path / "p.db")
+    with recorded.repository as repository:
         repository.save(MonitoringPolicy("checkout"))
     with pytest.raises(sqlite3.ProgrammingError):
-        recorded[0].execute("SELECT 1")
+        recorded.connections[0].execute("SELECT 1")
 
 
 def test_closing_a_repository_that_never_opened_its_file_is_harmless(tmp_path: Path) -> None:
@@ -372,9 +350,10 @@ def test_a_stored_retired_rule_without_a_reason_is_refused_on_load(tmp_path: Pat
         repository.save(saved_policy_with_history_unsaved())
     with closing(sqlite3.connect(path)) as connection, connection:
         connection.execute("UPDATE rules SET reason = NULL WHERE status = 'retired'")
-    with SqlitePolicyRepository(path) as repository, pytest.raises(InvalidRule) as refused:
+    with SqlitePolicyRepository(path) as repository, pytest.raises(StorageError) as broken:
         repository.load("checkout")
-    assert refused.value.field == "reason"
+    assert isinstance(broken.value.__cause__, InvalidRule)
+    assert broken.value.__cause__.field == "reason"
 
 
 def test_a_window_of_exactly_a_year_and_a_day_is_accepted() -> None:

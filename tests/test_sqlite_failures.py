@@ -3,12 +3,15 @@
 The repository's ``connection_class`` seam lets a test swap in a connection
 that fails on its Nth SQL call. A dry run counts the calls one save makes;
 then the save is repeated with a failure injected at each of them in turn.
-Every time, the database file must hold exactly what it held before (compared
-as a logical dump), and the same repository instance must then save normally.
+Every time, the save raises ``StorageError`` with SQLite's error as its cause,
+the database file holds exactly what it held before (compared as a logical
+dump), and the same repository instance then saves normally. The first use
+of an empty file, which creates the schema, is tried the same way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -19,13 +22,19 @@ from typing import Any
 
 import pytest
 
-from aggregates_course import ActiveRule, MonitoringPolicy, SqlitePolicyRepository
+from aggregates_course import (
+    ActiveRule,
+    MonitoringPolicy,
+    PolicyNotFound,
+    SqlitePolicyRepository,
+    StorageError,
+)
 
 FIVE_MINUTES = timedelta(minutes=5)
 
 
 class FaultPlan:
-    """Counts the SQL calls of one save and raises at call number ``fail_at``.
+    """Counts the SQL calls of one save and raises at the call numbers armed.
 
     With ``interrupt_rows`` set, the next ``executemany`` instead gets rows that
     raise ``KeyboardInterrupt`` after the first one: a failure from Python, not SQLite.
@@ -33,28 +42,26 @@ class FaultPlan:
 
     def __init__(self) -> None:
         self.counting = False
-        self.fail_at: int | None = None
+        self.fail_at: set[int] = set()
         self.make_error: Callable[[str], BaseException] = lambda sql: sqlite3.OperationalError(
             f"disk I/O error (injected at {sql!r})"
         )
         self.calls: list[str] = []
         self.interrupt_rows = False
 
-    def arm(self, fail_at: int | None) -> None:
-        """Start counting from zero; fail at call ``fail_at`` (``None``: a dry run)."""
-        self.counting, self.fail_at, self.calls = True, fail_at, []
+    def arm(self, *fail_at: int) -> None:
+        """Start counting from zero; fail at each call number in ``fail_at`` (none: a dry run)."""
+        self.counting, self.fail_at, self.calls = True, set(fail_at), []
 
     def disarm(self) -> None:
         """Stop counting and failing: the connection behaves normally again."""
-        self.counting, self.fail_at = False, None
+        self.counting, self.fail_at = False, set()
 
     def tick(self, sql: str) -> None:
         if not self.counting:
             return
         self.calls.append(sql)
-        if len(self.calls) == self.fail_at:
-            # Fail once: the ROLLBACK that follows must be allowed to run.
-            self.counting = False
+        if len(self.calls) in self.fail_at:
             raise self.make_error(sql)
 
 
@@ -65,8 +72,14 @@ def interrupted_after_first_row(rows: Iterable[Any]) -> Iterator[Any]:
     raise KeyboardInterrupt
 
 
-def faulty_repository(path: Path, plan: FaultPlan) -> SqlitePolicyRepository:
-    """A real SqlitePolicyRepository whose connection reports every call to ``plan``."""
+def faulty_repository(
+    path: Path, plan: FaultPlan, *, opened: bool = True
+) -> SqlitePolicyRepository:
+    """A real SqlitePolicyRepository whose connection reports every call to ``plan``.
+
+    ``opened``: its file is opened and checked before it is returned, so that a
+    plan armed afterwards counts the calls of one save alone.
+    """
 
     class FaultyConnection(sqlite3.Connection):
         def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
@@ -87,13 +100,24 @@ def faulty_repository(path: Path, plan: FaultPlan) -> SqlitePolicyRepository:
     class FaultyRepository(SqlitePolicyRepository):
         connection_class = FaultyConnection
 
-    return FaultyRepository(path)
+    repository = FaultyRepository(path)
+    if opened:
+        with contextlib.suppress(PolicyNotFound):
+            repository.load("checkout")
+    return repository
 
 
 def dump(path: Path) -> list[str]:
     """The whole database as SQL text: schema and every row."""
     with closing(sqlite3.connect(path)) as connection:
         return list(connection.iterdump())
+
+
+def user_version(path: Path) -> int:
+    """The schema version stamped in the file (a dump leaves it out)."""
+    with closing(sqlite3.connect(path)) as connection:
+        version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+        return version
 
 
 def rule(rule_id: str, metric: str) -> ActiveRule:
@@ -158,7 +182,7 @@ def calls_of_one_save(baseline: Path, edit: Edit) -> list[str]:
     plan = FaultPlan()
     with faulty_repository(copy_of(baseline), plan) as repository:
         policy = edit(repository)
-        plan.arm(fail_at=None)
+        plan.arm()
         repository.save(policy)
     return plan.calls
 
@@ -183,8 +207,9 @@ def test_a_save_failing_at_any_sql_call_leaves_the_file_unchanged(
         with faulty_repository(path, plan) as repository:
             policy = edit(repository)
             plan.arm(fail_at)
-            with pytest.raises(sqlite3.OperationalError, match="injected"):
+            with pytest.raises(StorageError, match="injected") as failed:
                 repository.save(policy)
+            assert isinstance(failed.value.__cause__, sqlite3.OperationalError)
         assert dump(path) == before, f"failure at call {fail_at} ({sql}) left a partial write"
 
 
@@ -195,7 +220,7 @@ def test_after_a_failed_save_the_same_instance_saves_normally(baseline: Path, ed
         with faulty_repository(copy_of(baseline), plan) as repository:
             policy = edit(repository)
             plan.arm(fail_at)
-            with pytest.raises(sqlite3.OperationalError):
+            with pytest.raises(StorageError):
                 repository.save(policy)
             plan.disarm()
             repository.save(policy)
@@ -213,7 +238,7 @@ def test_a_failed_commit_leaves_the_policy_at_its_loaded_version(
         policy = edit(repository)
         version = policy.version
         plan.arm(commit_at)
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(StorageError):
             repository.save(policy)
     assert policy.version == version
 
@@ -239,3 +264,70 @@ def test_an_interrupt_while_rows_are_written_leaves_the_instance_usable(baseline
             repository.save(policy)
         repository.save(policy)
         assert repository.load("checkout").snapshot() == policy.snapshot()
+
+
+def test_a_rollback_that_fails_too_leaves_the_file_unchanged(baseline: Path) -> None:
+    commit_at = calls_of_one_save(baseline, edit_of_stored).index("COMMIT") + 1
+    path = copy_of(baseline)
+    before = dump(path)
+    plan = FaultPlan()
+    with faulty_repository(path, plan) as repository:
+        policy = edit_of_stored(repository)
+        plan.arm(commit_at, commit_at + 1)
+        with pytest.raises(StorageError, match="injected at 'COMMIT'"):
+            repository.save(policy)
+        assert plan.calls[-1] == "ROLLBACK"
+    assert dump(path) == before
+
+
+def test_after_a_failed_rollback_the_same_instance_saves_normally(baseline: Path) -> None:
+    commit_at = calls_of_one_save(baseline, edit_of_stored).index("COMMIT") + 1
+    plan = FaultPlan()
+    with faulty_repository(copy_of(baseline), plan) as repository:
+        policy = edit_of_stored(repository)
+        plan.arm(commit_at, commit_at + 1)
+        with pytest.raises(StorageError):
+            repository.save(policy)
+        plan.disarm()
+        repository.save(policy)
+        assert repository.load("checkout").snapshot() == policy.snapshot()
+
+
+def calls_of_a_first_use(folder: Path) -> list[str]:
+    """The SQL calls a first use of an empty file makes to create the schema, up to its COMMIT."""
+    path = folder / "dry-run.db"
+    path.touch()
+    plan = FaultPlan()
+    plan.arm()
+    with faulty_repository(path, plan, opened=False) as repository:
+        repository.save(MonitoringPolicy("checkout"))
+    stamp = next(n for n, sql in enumerate(plan.calls) if sql.startswith("PRAGMA user_version ="))
+    return plan.calls[: stamp + 2]
+
+
+def test_the_first_use_dry_run_creates_the_schema(tmp_path: Path) -> None:
+    calls = calls_of_a_first_use(tmp_path)
+    assert [sql.split("(")[0].strip() for sql in calls if sql.startswith("CREATE")] == [
+        "CREATE TABLE policies",
+        "CREATE TABLE rules",
+    ]
+    assert calls[-1] == "COMMIT"
+
+
+def test_a_first_use_failing_at_any_sql_call_leaves_the_file_empty_and_usable(
+    tmp_path: Path,
+) -> None:
+    for fail_at, sql in enumerate(calls_of_a_first_use(tmp_path), start=1):
+        path = tmp_path / f"empty-{fail_at}.db"
+        path.touch()
+        empty = dump(path)
+        plan = FaultPlan()
+        plan.arm(fail_at)
+        with faulty_repository(path, plan, opened=False) as repository:
+            with pytest.raises(StorageError, match="injected"):
+                repository.save(MonitoringPolicy("checkout"))
+            left = (dump(path), user_version(path))
+            assert left == (empty, 0), f"failure at call {fail_at} ({sql}) left a partial schema"
+            plan.disarm()
+            repository.save(MonitoringPolicy("checkout"))
+            assert repository.load("checkout").version == 1

@@ -1,7 +1,9 @@
 """SqlitePolicyRepository beyond the shared contract: its file, its schema, its SQL.
 
 The behaviour every repository shares lives in test_repository_contract.py;
-atomicity under injected failures lives in test_sqlite_failures.py.
+atomicity under injected failures lives in test_sqlite_failures.py; the
+schema version in test_sqlite_schema.py; every StorageError a broken file
+gives in test_sqlite_storage_errors.py.
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ def test_opening_a_repository_does_not_touch_the_file(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-def test_first_use_creates_the_file_with_its_schema(tmp_path: Path) -> None:
+def test_the_first_save_creates_the_file_with_its_schema(tmp_path: Path) -> None:
     path = tmp_path / "policies.db"
-    with SqlitePolicyRepository(path) as repository, pytest.raises(PolicyNotFound):
-        repository.load("checkout")
+    with SqlitePolicyRepository(path) as repository:
+        repository.save(one_rule_policy())
     assert tables(path) == {"policies", "rules"}
 
 
@@ -56,8 +58,9 @@ def test_an_instance_sees_saves_made_by_another_instance_on_the_same_file(
 ) -> None:
     path = tmp_path / "policies.db"
     with SqlitePolicyRepository(path) as alice, SqlitePolicyRepository(path) as bob:
+        alice.save(one_rule_policy("payments"))
         with pytest.raises(PolicyNotFound):
-            bob.load("checkout")  # bob's connection is open before alice writes
+            bob.load("checkout")  # bob's connection is open before alice writes checkout
         alice.save(one_rule_policy())
         copy = bob.load("checkout")
         copy.retire_rule("cpu-hot", "noisy")
@@ -113,3 +116,33 @@ def test_sql_in_a_loaded_id_finds_nothing(tmp_path: Path) -> None:
         repository.save(one_rule_policy())
         with pytest.raises(PolicyNotFound):
             repository.load("x' OR '1'='1")
+
+
+def test_an_in_memory_store_keeps_policies_and_writes_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with SqlitePolicyRepository(":memory:") as repository:
+        repository.save(one_rule_policy())
+        assert repository.load("checkout").version == 1
+        assert repository.path == ":memory:"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_in_memory_stores_are_separate(tmp_path: Path) -> None:
+    with SqlitePolicyRepository(":memory:") as first, SqlitePolicyRepository(":memory:") as second:
+        first.save(one_rule_policy())
+        with pytest.raises(PolicyNotFound):
+            second.load("checkout")
+
+
+def test_the_path_is_made_absolute_when_the_instance_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    repository = SqlitePolicyRepository("policies.db")
+    monkeypatch.chdir(tmp_path.parent)
+    with repository:
+        repository.save(one_rule_policy())
+    assert repository.path == str(tmp_path / "policies.db")
+    assert (tmp_path / "policies.db").is_file()

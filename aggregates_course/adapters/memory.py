@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 
+from aggregates_course.adapters.repository import require_policy, require_policy_id
 from aggregates_course.domain.errors import ConcurrencyConflict, PolicyNotFound
 from aggregates_course.domain.policy import MonitoringPolicy, PolicySnapshot
 
@@ -15,7 +16,9 @@ class InMemoryPolicyRepository:
     It stores immutable snapshots, never the live object, so a caller's
     unsaved changes stay invisible to the store, just as with a database.
     One lock makes the version check and the write a single step, so it is
-    safe to share between threads.
+    safe to share between threads. It checks ids exactly as every other
+    repository does, and has no storage to fail, so it never raises
+    :class:`~aggregates_course.adapters.errors.StorageError`.
     """
 
     def __init__(self) -> None:
@@ -25,8 +28,11 @@ class InMemoryPolicyRepository:
     def load(self, policy_id: str) -> MonitoringPolicy:
         """Return a new policy rebuilt from the stored snapshot.
 
-        Raises :class:`PolicyNotFound` for an id never saved.
+        Raises :class:`PolicyNotFound` for an id never saved, and
+        :class:`~aggregates_course.domain.errors.InvalidRule` for an id no
+        policy could have.
         """
+        policy_id = require_policy_id(policy_id)
         with self._lock:
             snapshot = self._snapshots.get(policy_id)
         if snapshot is None:
@@ -37,8 +43,10 @@ class InMemoryPolicyRepository:
         """Store a snapshot of ``policy`` at version + 1, then bump ``policy.version``.
 
         Raises :class:`ConcurrencyConflict`, storing nothing, when the stored
-        version is not the one ``policy`` was loaded at.
+        version is not the one ``policy`` was loaded at; ``TypeError`` for
+        anything but a policy.
         """
+        policy = require_policy(policy)
         with self._lock:
             stored = self._snapshots.get(policy.policy_id)
             stored_version = stored.version if stored is not None else 0

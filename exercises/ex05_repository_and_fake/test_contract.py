@@ -54,6 +54,7 @@ def open_repository(kind: str, *, on_disk: bool = True) -> Iterator[PolicyReposi
         path: str | Path = ":memory:"
         if on_disk:
             path = Path(resources.enter_context(tempfile.TemporaryDirectory())) / "policies.db"
+            path.touch()  # an empty file is an empty store; SQLite never loads from a missing one
         yield resources.enter_context(SqlitePolicyRepository(path))
 
 
