@@ -33,6 +33,7 @@ from aggregates_course import (
     SqlitePolicyRepository,
 )
 from aggregates_course.testing import check_policy_invariants, policies
+from tests.postgres_server import postgres_handles
 
 FIVE_MINUTES = timedelta(minutes=5)
 
@@ -77,13 +78,17 @@ def empty_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(
     request: pytest.FixtureRequest, tmp_path: Path, empty_sqlite_file: Path
 ) -> Iterator[Store]:
     if request.param == "memory":
         shared = InMemoryPolicyRepository()
         yield Store(lambda: shared)
+        return
+    if request.param == "postgres":
+        with postgres_handles(request) as new_handle:
+            yield Store(new_handle)
         return
     path = tmp_path / "policies.db"
     shutil.copyfile(empty_sqlite_file, path)
