@@ -343,13 +343,18 @@ def _ensure_schema(connection: psycopg.Connection[tuple[Any, ...]], store: str) 
     ours, *others = _probe(connection)
     if not ours:
         # Two processes may meet an empty database at once: one creates, the other waits.
-        with connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
-            ours, *others = _probe(connection)
-            if not ours and not any(others):
-                for statement in _CREATE_SCHEMA:
-                    connection.execute(statement)
-                return
+        # A session lock, taken outside the transaction: a transaction that started
+        # before the other process committed could still see the tables as missing.
+        connection.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK_KEY,))
+        try:
+            with connection.transaction():
+                ours, *others = _probe(connection)
+                if not ours and not any(others):
+                    for statement in _CREATE_SCHEMA:
+                        connection.execute(statement)
+                    return
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
     if not ours:
         raise StorageError(
             store,
