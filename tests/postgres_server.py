@@ -8,11 +8,13 @@ cluster from the PostgreSQL binaries it finds (on ``PATH``, or under
 socket in that folder, and removes it all when done. PostgreSQL refuses to run
 as root, so as root the server runs as the ``postgres`` account (``runuser``).
 
-The fixtures: ``postgres_server`` (one per session: the conninfo of a
-maintenance database) and ``postgres_database`` (one new, empty database per
-test, dropped afterwards). ``tests/conftest.py`` makes them visible to every
-test. They need psycopg, which :func:`tests.tooling.ensure_group` installs
-(the ``postgres`` dependency group) on first use.
+The fixtures: ``postgres_server`` (one server per session, started on first
+use and stopped at the end, as a :class:`DatabasePool`) and
+``postgres_database`` (the conninfo of an empty database that this test alone
+uses). ``tests/conftest.py`` makes them visible to every test. They need
+psycopg, which :func:`tests.tooling.ensure_group` installs (the ``postgres``
+dependency group) on first use. Without server binaries the tests that need
+a server skip, naming the command that installs them; under ``CI`` they fail.
 
 pytest-postgresql was weighed and not used: it is a pytest plugin, loaded when
 pytest starts, so a group installed during the session cannot provide it; it

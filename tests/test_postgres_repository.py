@@ -278,6 +278,17 @@ def test_a_conninfo_that_does_not_parse_is_refused_without_repeating_it() -> Non
     assert SECRET not in "".join(traceback.format_exception(refused.value))
 
 
+@pytest.mark.parametrize("lock_timeout", [0, -1.0, float("nan"), float("inf")])
+def test_a_lock_timeout_that_is_not_a_positive_number_of_seconds_is_refused(
+    lock_timeout: float,
+) -> None:
+    ensure_group("postgres", "psycopg")
+    from aggregates_course.adapters.postgres import PostgresPolicyRepository
+
+    with pytest.raises(ValueError, match="lock_timeout must be a positive number of seconds"):
+        PostgresPolicyRepository("dbname=alerts", lock_timeout=lock_timeout)
+
+
 # -- interrupted saves ---------------------------------------------------------------------
 
 

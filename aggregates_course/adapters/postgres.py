@@ -16,6 +16,7 @@ it raises when the server fails.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -107,16 +108,20 @@ def describe_server(conninfo: str) -> str:
     ``PGDATABASE`` variables, as libpq takes them. Raises ``ValueError`` for a
     conninfo that does not parse, without repeating it (it may hold a password).
     """
-    try:
-        params = conninfo_to_dict(conninfo)
-    except psycopg.ProgrammingError:
-        raise ValueError(
-            "not a PostgreSQL conninfo: expected 'key=value' pairs or a postgresql:// URI"
-        ) from None
+    params = _parse(conninfo)
     host = params.get("host") or os.environ.get("PGHOST") or "the default host"
     port = params.get("port") or os.environ.get("PGPORT") or "5432"
     database = params.get("dbname") or os.environ.get("PGDATABASE") or "the default database"
     return f"PostgreSQL at {host}:{port}, database {str(database)!r}"
+
+
+def _parse(conninfo: str) -> dict[str, Any]:
+    try:
+        return conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        raise ValueError(
+            "not a PostgreSQL conninfo: expected 'key=value' pairs or a postgresql:// URI"
+        ) from None
 
 
 class PostgresPolicyRepository:
@@ -161,8 +166,12 @@ class PostgresPolicyRepository:
     """
 
     def __init__(self, conninfo: str, *, lock_timeout: float | None = 30.0) -> None:
+        if lock_timeout is not None and not (0 < lock_timeout < math.inf):
+            raise ValueError(
+                f"lock_timeout must be a positive number of seconds or None, not {lock_timeout!r}"
+            )
         self._store = describe_server(conninfo)
-        params = conninfo_to_dict(conninfo)
+        params = _parse(conninfo)
         self._conninfo = conninfo
         # Defaults the caller's conninfo may override: a bounded wait for the server,
         # and a name that tells an operator which sessions in pg_stat_activity are ours.
@@ -171,6 +180,7 @@ class PostgresPolicyRepository:
             self._connect_options["connect_timeout"] = _DEFAULT_CONNECT_TIMEOUT
         if "application_name" not in params:
             self._connect_options["application_name"] = "aggregates-course"
+        # PostgreSQL counts lock_timeout in milliseconds, and 0 means no limit.
         self._lock_timeout_ms = 0 if lock_timeout is None else max(1, round(lock_timeout * 1000))
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
