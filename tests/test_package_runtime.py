@@ -9,6 +9,7 @@ import sys
 OPTIONAL = {
     "aggregates_course.testing": "Hypothesis strategies: the 'testing' extra",
     "aggregates_course.course.pytest_results": "a pytest plugin, loaded only inside pytest",
+    "aggregates_course.adapters.postgres": "psycopg: the 'postgres' extra, imported by name only",
 }
 
 PROBE = """

@@ -42,6 +42,7 @@ from aggregates_course import (
     SqlitePolicyRepository,
 )
 from aggregates_course.testing import active_rules, check_policy_invariants, policies, reasons
+from tests.postgres_server import postgres_handles
 
 FIVE_MINUTES = timedelta(minutes=5)
 
@@ -120,6 +121,7 @@ def sqlite_backend(request: pytest.FixtureRequest) -> Iterator[Handles]:
 BACKENDS: dict[str, Backend] = {
     "memory": memory_backend,
     "sqlite": sqlite_backend,
+    "postgres": postgres_handles,
 }
 """Every repository the contract runs against, by test id."""
 
