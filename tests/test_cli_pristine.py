@@ -9,7 +9,7 @@ from aggregates_course.course.cli import build_parser, main
 from aggregates_course.course.pristine import REGENERATE, stale_entries
 from tests.test_cli_support import REPO
 
-COMMANDS = ["check", "watch", "hint", "reset", "solution", "results", "doctor", "demo"]
+COMMANDS = ["status", "check", "watch", "hint", "reset", "solution", "results", "doctor", "demo"]
 
 
 def test_the_shipped_snapshot_matches_the_exercises_folder() -> None:
