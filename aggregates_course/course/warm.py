@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import gc
 import importlib
 import importlib.util
 import json
@@ -220,6 +221,9 @@ def serve() -> int:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     pytest_main = importlib.import_module("pytest").main
+    # Everything imported so far is shared by every child. Frozen, the garbage collector
+    # leaves it alone: children neither scan it nor touch (and so copy) its pages.
+    gc.freeze()
     replies.write(READY + "\n")
     replies.flush()
     _Server(replies, _Requests(0), pytest_main).serve()
