@@ -343,3 +343,12 @@ def test_folder_events_wake_the_watcher_on_a_save_and_only_then(tmp_path: Path) 
         assert select.select([events], [], [], 0)[0] == []
     finally:
         events.close()
+
+
+def test_a_terminal_that_goes_away_ends_the_watch(warm_course: Path) -> None:
+    if sys.platform == "win32":
+        pytest.skip("pseudo-terminals are POSIX")
+    watch = TerminalWatch(warm_course)
+    watch.wait_for(KEYS_LINE)
+    os.close(watch.master)  # the window is closed: reading a key now fails
+    assert watch.process.wait(timeout=HANG_GUARD) == 0

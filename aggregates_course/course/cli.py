@@ -571,6 +571,8 @@ class App:
                     if woken == "quit":
                         self.out.line("Stopped watching.")
                         return 0
+                    if woken == "gone":
+                        return 0  # nothing can be shown any more
                     if woken == "time up":
                         self.out.line("Watch time limit reached.")
                         return code
@@ -586,13 +588,13 @@ class App:
         keys: Keys | None,
         interval: float,
         deadline: float | None,
-    ) -> Literal["changed", "check", "quit", "time up"]:
+    ) -> Literal["changed", "check", "quit", "time up", "gone"]:
         """Wait until a file of the exercise differs from ``snapshot``, or a key says what to do."""
         self.watching_line(exercise, keys)
         events = FolderEvents.open(exercise.folder)
         try:
             while True:
-                # Compared before every wait: a save made before the watch began counts too.
+                # Compared before every wait: a save made while the check ran counts too.
                 if _snapshot(exercise.folder) != snapshot:
                     return "changed"
                 left = None if deadline is None else deadline - time.monotonic()
@@ -603,7 +605,10 @@ class App:
                 if events is not None and events in ready:
                     events.drain()
                 if keys is not None and keys in ready:
-                    action = self.on_keys(exercise, keys)
+                    try:
+                        action = self.on_keys(exercise, keys)
+                    except EOFError:  # the terminal is gone: nobody is left to watch for
+                        return "gone"
                     if action is not None:
                         return action
         finally:

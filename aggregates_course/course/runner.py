@@ -313,6 +313,7 @@ def launch_cold(
             [sys.executable, "-m", "pytest", *arguments],
             cwd=cwd,
             env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,  # a learner's input() must not wait on the terminal
             capture_output=True,
             text=True,
             encoding="utf-8",

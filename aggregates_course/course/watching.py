@@ -115,14 +115,21 @@ class Keys:
         return self._fd
 
     def read(self) -> str:
-        """The keys pressed so far, lower-cased; escape sequences (arrows) are dropped."""
+        """The keys pressed so far, lower-cased; escape sequences (arrows) are dropped.
+
+        Raises EOFError once the terminal has gone (a closed window, a dropped
+        connection), so that a watcher stops instead of spinning on it.
+        """
         try:
-            text = os.read(self._fd, 64).decode("utf-8", errors="ignore")
+            data = os.read(self._fd, 64)
         except (BlockingIOError, InterruptedError):
             return ""
-        if text.startswith("\x1b"):
-            return ""
-        return text.lower()
+        except OSError as error:  # EIO: the terminal hung up
+            raise EOFError(str(error)) from error
+        if not data:
+            raise EOFError("the terminal closed")
+        text = data.decode("utf-8", errors="ignore")
+        return "" if text.startswith("\x1b") else text.lower()
 
     def read_key(self) -> str:
         """Wait for one key press and return it, lower-cased."""
@@ -147,7 +154,9 @@ class Keys:
         import termios
 
         if self._saved is not None:
-            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+            # A terminal that has gone away needs no settings back.
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
 
 
 def wait(sources: list[FolderEvents | Keys], timeout: float) -> list[FolderEvents | Keys]:
