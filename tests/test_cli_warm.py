@@ -53,10 +53,10 @@ def test_a_hanging_run_is_stopped_at_the_time_limit(
     warm_course: Path, launcher: WarmLauncher
 ) -> None:
     hang(warm_course)
-    run = run_exercise(exercise_2(warm_course), launch=launcher, limit=1)
+    run = run_exercise(exercise_2(warm_course), launch=launcher, limit=2)
     assert run.problem is not None
     assert run.problem.kind == "timeout"
-    assert "test_double_of_one_is_two did not finish within 1 s" in run.problem.message
+    assert "test_double_of_one_is_two did not finish within 2 s" in run.problem.message
 
 
 def test_a_server_that_cannot_start_leaves_the_run_to_a_cold_pytest(

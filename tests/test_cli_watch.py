@@ -193,7 +193,7 @@ def wait_until_a_test_runs(scratch: Path, process: subprocess.Popen[Any]) -> Non
 def hang(course: Path) -> None:
     """Make exercise 2's answer loop forever, as a learner's bug might."""
     (course / "exercises" / EX02 / "answer.py").write_text(
-        "def double(number: int) -> int:\n    while True:\n        pass\n", encoding="utf-8"
+        "def double(number: int) -> int:\n    while True: pass\n", encoding="utf-8"
     )
 
 

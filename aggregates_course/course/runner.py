@@ -401,9 +401,8 @@ def _unfinished_problem(
             launched.output
         )
         return Problem("runner", message)
-    started = _read_text(report.with_name(report.name + ".progress")).splitlines()
-    running = json.loads(started[-1]) if started else None
-    test = f"{running['id'].split('::', 1)[-1]}" if running else "the test run"
+    running = _last_started(report.with_name(report.name + ".progress"))
+    test = running["id"].split("::", 1)[-1] if running else "the test run"
     lines = [f"{test} did not finish within {limit:g} s: an infinite loop?"]
     if running is not None:
         lines.append(f"It was running {running['file']}, line {running['line']}.")
@@ -428,6 +427,17 @@ def source_line(path: Path, number: int) -> str:
     except (OSError, UnicodeDecodeError):
         return ""
     return lines[number - 1].strip() if 0 < number <= len(lines) else ""
+
+
+def _last_started(progress: Path) -> dict[str, Any] | None:
+    """The last test the plugin noted as starting (a line cut short by the kill is skipped)."""
+    for line in reversed(_read_text(progress).splitlines()):
+        try:
+            started: dict[str, Any] = json.loads(line)
+        except ValueError:
+            continue
+        return started
+    return None
 
 
 def _read_text(path: Path) -> str:
