@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,7 @@ def wait_until_a_test_runs(scratch: Path, process: subprocess.Popen[Any]) -> Non
     """Return once ``process`` runs a test: its run's progress file in ``scratch`` exists."""
     while not any(scratch.glob("aggregates-course-*/report.json.progress")):
         assert process.poll() is None, "the process ended before its test run started"
+        time.sleep(0.01)  # not a guess at timing: only to leave the CPU to the watcher
 
 
 def hang(course: Path) -> None:

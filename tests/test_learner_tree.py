@@ -37,7 +37,7 @@ import pytest
 
 from aggregates_course.course.catalog import load_catalog
 from tests.course_gate import course_copy
-from tests.tooling import skip_or_fail
+from tests.tooling import ensure_group, skip_or_fail
 
 READERS_OF_EXERCISE_FILES = (
     "tests/test_course_gate.py::test_untouched_stub_fails_in_every_module_without_errors",
@@ -115,6 +115,8 @@ def work_as_a_learner(course: Path) -> None:
 
 @pytest.fixture(scope="module")
 def suite_in_a_learners_copy(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
+    # The copy runs on this environment, where only this checkout can add a group.
+    ensure_group("lint", "mypy")
     course = course_copy(tmp_path_factory.mktemp("learner") / "course")
     git(course, "init", "--quiet")
     git(course, "add", "--all")

@@ -266,19 +266,16 @@ def subcommand_parser(parser: argparse.ArgumentParser, name: str | None) -> argp
 class App:
     """One invocation of the CLI: the course, where to print, and how it was started."""
 
-    def __init__(
-        self,
-        course: Course,
-        out: Console,
-        err: Console,
-        invocation: Invocation = Invocation(RUN, "uv run pytest"),
-    ) -> None:
+    def __init__(self, course: Course, out: Console, err: Console, invocation: Invocation) -> None:
         self.course = course
         self.out = out
         self.err = err
         self.invocation = invocation
-        #: How a suggested command starts: ``uv run aggregates-course`` and the like.
-        self.run = invocation.cli
+
+    @property
+    def run(self) -> str:
+        """How a suggested command starts: ``uv run aggregates-course`` and the like."""
+        return self.invocation.cli
 
     # -- helpers ---------------------------------------------------------------
 
