@@ -15,7 +15,12 @@ import pytest
 
 from aggregates_course.course import warm
 from aggregates_course.course.catalog import Exercise, load_catalog
-from aggregates_course.course.runner import run_exercise
+from aggregates_course.course.runner import (
+    REPORT_ENV,
+    TIME_LIMIT_ENV,
+    pytest_arguments,
+    run_exercise,
+)
 from aggregates_course.course.warm import WarmLauncher
 from tests.test_cli_support import EX02, solve, warm_course
 from tests.test_cli_watch import (
@@ -57,6 +62,27 @@ def test_a_hanging_run_is_stopped_at_the_time_limit(
     assert run.problem is not None
     assert run.problem.kind == "timeout"
     assert "test_double_of_one_is_two did not finish within 2 s" in run.problem.message
+
+
+def test_a_run_past_its_limit_and_grace_is_killed_and_the_server_carries_on(
+    warm_course: Path, launcher: WarmLauncher, tmp_path: Path
+) -> None:
+    hang(warm_course)
+    exercise = exercise_2(warm_course)
+    # The plugin's own limit is far away, so only the server's deadline can end this run.
+    launched = launcher(
+        pytest_arguments(exercise, complete=False, verbose=False),
+        cwd=warm_course,
+        env={REPORT_ENV: str(tmp_path / "report.json"), TIME_LIMIT_ENV: "600"},
+        limit=0.1,
+        full_output=False,
+        scratch=tmp_path,
+    )
+    assert launched.killed
+    if Path("/proc/self/cwd").exists():
+        assert len(processes_working_in(warm_course)) == 1  # the server, still up
+    solve(warm_course, EX02, "answer.py")
+    assert run_exercise(exercise, launch=launcher).status == "done"
 
 
 def test_a_server_that_cannot_start_leaves_the_run_to_a_cold_pytest(

@@ -129,10 +129,11 @@ class _Server:
             os.close(done_read)
         if killed:
             _kill(pid)
-        if killed or request["full_output"]:
-            # The output file is complete only once the child has exited.
-            os.waitpid(pid, 0)
-            self.children.remove(pid)
+        elif request["full_output"]:
+            os.waitpid(pid, 0)  # the output file is complete only once the child has exited
+        else:
+            return False  # it is still printing its summary; reaped before the next run
+        self.children.remove(pid)
         return killed
 
     def _wait(self, done: int, deadline: float) -> bool:
