@@ -210,6 +210,19 @@ def _conftest_imports(course_root: Path) -> list[str]:
     return installed
 
 
+def _index_constants_once() -> None:
+    """Let Hypothesis scan the preloaded modules once, here, instead of in every child.
+
+    Before its first example Hypothesis reads every imported module of the
+    project for constants worth trying. Done in the server, each child scans
+    only what it imports itself: the exercise's tests and the learner's code,
+    exactly as a cold run would see them. The function is Hypothesis'
+    internal, so this is an optimisation only: without it, children do the scan.
+    """
+    with contextlib.suppress(Exception):
+        importlib.import_module("hypothesis.internal.conjecture.providers")._get_local_constants()
+
+
 def serve() -> int:
     """The server's main: preload, say ready, then answer requests until stdin closes.
 
@@ -222,6 +235,7 @@ def serve() -> int:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     pytest_main = importlib.import_module("pytest").main
+    _index_constants_once()
     # Everything imported so far is shared by every child. Frozen, the garbage collector
     # leaves it alone: children neither scan it nor touch (and so copy) its pages.
     gc.freeze()
