@@ -29,6 +29,7 @@ import contextlib
 import gc
 import importlib
 import importlib.util
+import inspect
 import json
 import os
 import select
@@ -210,15 +211,17 @@ def _conftest_imports(course_root: Path) -> list[str]:
     return installed
 
 
-def _index_constants_once() -> None:
-    """Let Hypothesis scan the preloaded modules once, here, instead of in every child.
+def _index_modules_once() -> None:
+    """Build, here and once, the indexes of imported modules that every child would build.
 
     Before its first example Hypothesis reads every imported module of the
-    project for constants worth trying. Done in the server, each child scans
-    only what it imports itself: the exercise's tests and the learner's code,
-    exactly as a cold run would see them. The function is Hypothesis'
-    internal, so this is an optimisation only: without it, children do the scan.
+    project for constants worth trying, and :func:`inspect.getmodule` (Sybil
+    and Hypothesis call it) maps every module to its file. Done in the server,
+    a child indexes only what it imports itself: the exercise's tests and the
+    learner's code, exactly as a cold run would. Hypothesis' function is an
+    internal, so this is an optimisation only: without it, children do the work.
     """
+    inspect.getmodule(inspect.currentframe())  # a frame has no module name: files are indexed
     with contextlib.suppress(Exception):
         importlib.import_module("hypothesis.internal.conjecture.providers")._get_local_constants()
 
@@ -235,7 +238,7 @@ def serve() -> int:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     pytest_main = importlib.import_module("pytest").main
-    _index_constants_once()
+    _index_modules_once()
     # Everything imported so far is shared by every child. Frozen, the garbage collector
     # leaves it alone: children neither scan it nor touch (and so copy) its pages.
     gc.freeze()
