@@ -44,7 +44,7 @@ _SAVE_EVENTS = (
     | _IN_DELETE_SELF
     | _IN_MOVE_SELF
 )
-_IN_NONBLOCK = os.O_NONBLOCK
+_IN_NONBLOCK = 0o4000  # O_NONBLOCK on Linux (os.O_NONBLOCK does not exist on Windows)
 _IN_CLOEXEC = 0o2000000  # O_CLOEXEC on Linux, the only kernel with inotify
 
 
