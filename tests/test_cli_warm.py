@@ -65,24 +65,25 @@ def test_a_hanging_run_is_stopped_at_the_time_limit(
 
 
 def test_a_run_past_its_limit_and_grace_is_killed_and_the_server_carries_on(
-    warm_course: Path, launcher: WarmLauncher, tmp_path: Path
+    warm_course: Path, tmp_path: Path
 ) -> None:
     hang(warm_course)
     exercise = exercise_2(warm_course)
-    # The plugin's own limit is far away, so only the server's deadline can end this run.
-    launched = launcher(
-        pytest_arguments(exercise, complete=False, verbose=False),
-        cwd=warm_course,
-        env={REPORT_ENV: str(tmp_path / "report.json"), TIME_LIMIT_ENV: "600"},
-        limit=0.1,
-        full_output=False,
-        scratch=tmp_path,
-    )
-    assert launched.killed
-    if Path("/proc/self/cwd").exists():
-        assert len(processes_working_in(warm_course)) == 1  # the server, still up
-    solve(warm_course, EX02, "answer.py")
-    assert run_exercise(exercise, launch=launcher).status == "done"
+    with WarmLauncher(warm_course, grace=0.1) as launcher:
+        # The plugin's own limit is far away, so only the server's deadline ends this run.
+        launched = launcher(
+            pytest_arguments(exercise, complete=False, verbose=False),
+            cwd=warm_course,
+            env={REPORT_ENV: str(tmp_path / "report.json"), TIME_LIMIT_ENV: "600"},
+            limit=0.1,
+            full_output=False,
+            scratch=tmp_path,
+        )
+        assert launched.killed
+        if Path("/proc/self/cwd").exists():
+            assert len(processes_working_in(warm_course)) == 1  # the server, still up
+        solve(warm_course, EX02, "answer.py")
+        assert run_exercise(exercise, launch=launcher).status == "done"
 
 
 def test_a_server_that_cannot_start_leaves_the_run_to_a_cold_pytest(

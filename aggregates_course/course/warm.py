@@ -10,10 +10,10 @@ the platform cannot fork, :func:`warm_launcher` gives ``None`` and the CLI
 starts pytest cold (:func:`aggregates_course.course.runner.launch_cold`).
 
 Protocol, one JSON object per line. The client sends ``{"arguments", "cwd",
-"env", "limit", "output", "full_output"}``; the server answers
+"env", "kill_after", "output", "full_output"}``; the server answers
 ``{"killed": bool}`` as soon as the child has written its report (the
 plugin closes the pipe named by ``AGGREGATES_COURSE_DONE_FD``), has died, or
-has been killed ``limit`` + grace seconds after it started. The child's
+has been killed ``kill_after`` seconds after it started. The child's
 output goes to the file ``output``; the server's stdout carries replies
 only. When its stdin closes, the server kills the run in progress and exits,
 so a CLI that stops, however it stops, leaves no test run behind.
@@ -122,7 +122,7 @@ class _Server:
         self.children.append(pid)
         killed = False
         try:
-            killed = self._wait(done_read, time.monotonic() + request["limit"] + KILL_GRACE_SECONDS)
+            killed = self._wait(done_read, time.monotonic() + request["kill_after"])
         except _ClientGone:
             _kill(pid)
             raise
@@ -257,8 +257,10 @@ class WarmLauncher:
     still waiting in another thread then fails rather than start again cold.
     """
 
-    def __init__(self, course_root: Path) -> None:
+    def __init__(self, course_root: Path, *, grace: float = KILL_GRACE_SECONDS) -> None:
         self.course_root = course_root
+        #: How long past a run's limit the server waits before it kills the run itself.
+        self.grace = grace
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()  # one run at a time through the one server
         self._broken = False
@@ -283,7 +285,7 @@ class WarmLauncher:
                     "arguments": list(arguments),
                     "cwd": str(cwd),
                     "env": dict(env),
-                    "limit": limit,
+                    "kill_after": limit + self.grace,
                     "output": str(output),
                     "full_output": full_output,
                 }
