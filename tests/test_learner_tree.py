@@ -7,19 +7,19 @@ stub untouched, one with a syntax error and a scratch file beside it, one
 file deleted, one half edited, and the CLI's own state folder. The project's
 suite then runs in that copy.
 
-Which modules run, and why these: every test module that reads an exercise
+Which tests run, and why these: the tests that read an exercise
 folder or the learner's files. The course gate's stub tests (they run each
-exercise's tests against its stubs), its file and README checks, the CLI
-tests of ``check`` (every CLI test builds its course from this checkout's
-ex01, through ``tests/test_cli_support.py``; ``check`` is where a stub's
-failure and a solution's success are both asserted), the snapshot check
+exercise's tests against its stubs), its file and README checks, the two
+``check`` tests that assert what the shipped ex01 stub and its solution do
+(every CLI test builds its course from this checkout's ex01 through
+``tests/test_cli_support.py``, so these two stand for all), the snapshot check
 (``tests/test_cli_pristine.py``) and the mypy check of solved exercises
 (``tests/test_course_types.py``). The gate's solution and decoy runs are
 left out: their target folders hold every file a learner edits, so the
 learner's copies are never imported (the import recorder test proves which
 files a run imports). The docs tests are left out too: they read READMEs and
 test files, which learners do not edit, never a stub. Together the chosen
-modules cost about as much as a third of the suite.
+tests cost about a sixth of the suite.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ READERS_OF_EXERCISE_FILES = (
     "tests/test_course_gate.py::test_the_learner_path_never_imports_solutions",
     "tests/test_course_gate.py::test_exercise_has_its_files",
     "tests/test_course_gate.py::test_readme_shows_the_catalog_hints_and_check_command",
-    "tests/test_cli_check.py",
+    "tests/test_cli_check.py::test_a_failing_exercise_shows_only_its_first_failing_test",
+    "tests/test_cli_check.py::test_a_passing_exercise_gets_a_done_line_and_the_next_step",
     "tests/test_cli_pristine.py",
     "tests/test_course_types.py",
 )
