@@ -1,23 +1,68 @@
-"""Machinery for the two-way gate: run an exercise's tests in-process against a target."""
+"""Machinery for the two-way gate: run an exercise's tests in-process against a target.
+
+The files in ``exercises/`` that a learner edits are theirs: the project's
+suite never reads them. The stubs as shipped come from the course snapshot
+(``.course/pristine/``, checked against ``.course/manifest.json``) through
+:func:`write_shipped_stubs`, and whole-course experiments run in a
+:func:`course_copy`.
+"""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-from aggregates_course.course.catalog import load_catalog
+from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.decoys import discover_decoys
+from aggregates_course.course.pristine import load_manifest
 from aggregates_course.course.pytest_results import describe_failure
 from aggregates_course.course.target import configure_target, current_target
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(COURSE_ROOT)
 DECOYS = discover_decoys(COURSE_ROOT)
+# What a checkout holds besides the course: tools' folders, the learner's state, caches.
+NOT_COURSE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "site",
+    "mutants",
+    "test-artifacts",
+    ".aggregates-course",
+    ".hypothesis",
+    "__pycache__",
+    "*.pyc",
+    ".*_cache",
+)
+
+
+def write_shipped_stubs(target: Path, exercises: Sequence[Exercise] = CATALOG) -> Path:
+    """Write each exercise's stubs as shipped to ``target/<slug>/<file>``; return ``target``.
+
+    ``target`` is laid out like ``exercises/`` (it may be a copy's
+    ``exercises/``), so it serves as a ``--target`` folder. The stubs come from
+    this checkout's snapshot, whatever the learner has done to its files.
+    """
+    manifest = load_manifest(COURSE_ROOT)
+    for exercise in exercises:
+        for name in exercise.files:
+            path = target / exercise.slug / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(manifest.pristine_bytes(exercise, name))
+    return target
+
+
+def course_copy(destination: Path) -> Path:
+    """A copy of this course at ``destination``, every learner file the stub as shipped."""
+    shutil.copytree(COURSE_ROOT, destination, ignore=NOT_COURSE)
+    return write_shipped_stubs(destination / "exercises").parent
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,15 @@
-"""`aggregates-course check`: the first failing test, or a clean done line."""
+"""`aggregates-course check`: the first failing test, or a clean done line, within a time limit."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from aggregates_course.course.cli import Invocation
 from tests.test_cli_support import EX01, EX02, run_cli, solve, warm_course
 
 __all__ = ["warm_course"]  # a fixture, re-exported for pytest
@@ -23,11 +27,62 @@ def test_a_failing_exercise_shows_only_its_first_failing_test(warm_course: Path)
     assert "Traceback" not in result.out
 
 
-def test_check_without_a_name_checks_the_next_pending_exercise(warm_course: Path) -> None:
+def test_check_without_a_name_says_done_for_the_exercise_just_solved(warm_course: Path) -> None:
     solve(warm_course, EX01, "policy.py")
+    policy = warm_course / "exercises" / EX01 / "policy.py"
+    policy.write_text(policy.read_text(encoding="utf-8") + "# solved it\n", encoding="utf-8")
+    result = run_cli(warm_course, "check")
+    assert result.code == 0
+    assert f"done: all 10 tests of {EX01} pass" in result.out
+    assert "Next: exercise 2, Double a number" in result.out
+
+
+def test_check_without_a_name_moves_on_once_the_exercise_is_known_done(warm_course: Path) -> None:
+    solve(warm_course, EX01, "policy.py")  # the warm course has seen this solution pass
     result = run_cli(warm_course, "check")
     assert result.code == 1
     assert "Exercise 2: Double a number" in result.out
+
+
+def test_verbose_shows_pytests_own_output_before_the_summary(warm_course: Path) -> None:
+    result = run_cli(warm_course, "check", EX01, "--verbose")
+    assert result.code == 1
+    pytest_part, summary = result.out.split("FAIL test_an_added_rule_becomes_active_and_indexed")
+    assert "test_an_added_rule_becomes_active_and_indexed FAILED" in pytest_part
+    assert "NotImplementedError: add_active_rule" in summary
+
+
+def test_a_hanging_stub_is_stopped_at_the_time_limit_and_named(warm_course: Path) -> None:
+    answer = warm_course / "exercises" / EX02 / "answer.py"
+    answer.write_text("def double(number: int) -> int:\n    while True: pass\n", encoding="utf-8")
+    result = run_cli(warm_course, "check", EX02, "--timeout", "2")
+    assert result.code == 1
+    assert "test_double_of_one_is_two did not finish within 2 s: an infinite loop?" in result.out
+    assert f"exercises/{EX02}/answer.py, line 2, in double" in result.out
+    assert f"It was running exercises/{EX02}/test_answer.py, line 14." in result.out
+    assert "Traceback" not in result.out + result.err
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "nan", "inf", "soon"])
+def test_a_time_limit_that_is_not_a_positive_number_is_a_usage_error(
+    warm_course: Path, limit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_cli(warm_course, "check", "--timeout", limit)
+    err = capsys.readouterr().err
+    assert result.code == 2
+    assert "usage: aggregates-course check" in err
+    assert "--timeout" in err
+    assert "Traceback" not in err
+
+
+def test_two_exercise_names_get_the_check_commands_usage(
+    warm_course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_cli(warm_course, "check", "ex01", "ex02")
+    err = capsys.readouterr().err
+    assert result.code == 2
+    assert "usage: aggregates-course check" in err
+    assert "unrecognized arguments: ex02" in err
 
 
 def test_a_hypothesis_failure_shows_the_invariant_and_the_falsifying_example(
@@ -76,19 +131,53 @@ def test_an_import_error_names_the_file_and_line(warm_course: Path) -> None:
     assert "Traceback" not in result.out + result.err
 
 
-def test_an_unknown_exercise_gets_a_did_you_mean(warm_course: Path) -> None:
+def test_an_unknown_exercise_gets_a_did_you_mean_and_the_usage(warm_course: Path) -> None:
     result = run_cli(warm_course, "check", "ex01_agregate_rot")
     assert result.code == 2
     assert f"did you mean {EX01}?" in result.err
+    assert "usage: aggregates-course check" in result.err
 
 
 def test_the_module_entry_point_exits_non_zero_on_a_failing_check(warm_course: Path) -> None:
     finished = subprocess.run(
         [sys.executable, "-m", "aggregates_course", "check", "1"],
         cwd=warm_course / "exercises",
+        env=without_uv(),
         capture_output=True,
         text=True,
         check=False,
     )
     assert finished.returncode == 1, finished.stderr
     assert "FAIL test_an_added_rule_becomes_active_and_indexed" in finished.stdout
+    # Started as a module without uv, so that is how it suggests the next command.
+    assert f"python -m aggregates_course hint {EX01}" in finished.stdout
+    assert "uv run" not in finished.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv0", "environ", "cli", "pytest_command"),
+    [
+        ("/venv/bin/aggregates-course", {}, "aggregates-course", "pytest"),
+        (
+            "/venv/bin/aggregates-course",
+            {"UV_RUN_RECURSION_DEPTH": "1"},
+            "uv run aggregates-course",
+            "uv run pytest",
+        ),
+        (
+            "/course/aggregates_course/__main__.py",
+            {},
+            "python -m aggregates_course",
+            "python -m pytest",
+        ),
+    ],
+)
+def test_suggested_commands_follow_how_the_cli_was_started(
+    argv0: str, environ: dict[str, str], cli: str, pytest_command: str
+) -> None:
+    assert Invocation.detect(argv0, environ) == Invocation(cli, pytest_command)
+
+
+def without_uv() -> dict[str, str]:
+    """This environment as if the tests had not been started by ``uv run``."""
+    return {key: value for key, value in os.environ.items() if key != "UV_RUN_RECURSION_DEPTH"}

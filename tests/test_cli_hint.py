@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aggregates_course.course.catalog import load_catalog
-from tests.test_cli_support import EX01, run_cli, warm_course
+from tests.test_cli_support import EX01, EX02, run_cli, solve, warm_course
 
 __all__ = ["warm_course"]  # a fixture, re-exported for pytest
 
@@ -24,3 +24,9 @@ def test_each_call_shows_the_next_tier_then_says_none_are_left(warm_course: Path
 def test_hints_are_counted_per_exercise(warm_course: Path) -> None:
     run_cli(warm_course, "hint", EX01)
     assert "Hint 1 of 3" in run_cli(warm_course, "hint", "2").out
+
+
+def test_without_a_name_it_is_the_hint_for_the_exercise_being_worked_on(warm_course: Path) -> None:
+    assert f"Hint 1 of 3 (nudge) for {EX01}" in run_cli(warm_course, "hint").out
+    solve(warm_course, EX01, "policy.py")  # the warm course has seen this solution pass
+    assert f"Hint 1 of 3 (nudge) for {EX02}" in run_cli(warm_course, "hint").out

@@ -1,10 +1,11 @@
-"""`aggregates-course` with no command: the course status and the next step."""
+"""`aggregates-course` with no command, or `status`: the course status and the next step."""
 
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_a_fresh_copy_lists_every_exercise_and_points_at_the_first(fresh_course:
     next_block = result.out.split("Next:", 1)[1]
     assert "exercise 1, Make MonitoringPolicy the aggregate root" in next_block
     assert f"exercises/{EX01}/README.md" in next_block
-    assert f"uv run pytest exercises/{EX01}" in next_block
+    assert f"pytest exercises/{EX01}" in next_block
 
 
 def test_solving_an_exercise_marks_it_done_and_moves_on(warm_course: Path) -> None:
@@ -52,13 +53,23 @@ def test_solving_an_exercise_marks_it_done_and_moves_on(warm_course: Path) -> No
     assert "done" in row(result.out, EX01)
     assert "pending" in row(result.out, EX02)
     assert "Next: exercise 2, Double a number" in result.out
-    assert f"uv run pytest exercises/{EX02}" in result.out
+    assert f"pytest exercises/{EX02}" in result.out
+
+
+def test_status_is_also_a_command_of_its_own(warm_course: Path) -> None:
+    assert run_cli(warm_course, "status") == run_cli(warm_course)
+
+
+def test_a_pending_exercise_is_not_marked_as_a_failure(warm_course: Path) -> None:
+    result = run_cli(warm_course)
+    mark = row(result.out, EX01).split()[0]
+    assert mark == "-"  # the plain bullet; a failure's cross is "x" in plain output
 
 
 def test_an_unchanged_course_is_answered_from_the_cache(
     warm_course: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_runs(exercise: object, complete: bool = False) -> object:
+    def no_runs(exercise: object, **options: object) -> object:
         raise AssertionError("an unchanged exercise was run again")
 
     monkeypatch.setattr(runner, "run_exercise", no_runs)
@@ -71,9 +82,9 @@ def test_editing_a_file_invalidates_only_that_exercises_cache(
     ran: list[str] = []
     real_run = runner.run_exercise
 
-    def recording(exercise: Exercise, complete: bool = False) -> runner.ExerciseRun:
+    def recording(exercise: Exercise, **options: Any) -> runner.ExerciseRun:
         ran.append(exercise.slug)
-        return real_run(exercise, complete=complete)
+        return real_run(exercise, **options)
 
     monkeypatch.setattr(runner, "run_exercise", recording)
     answer = warm_course / "exercises" / EX02 / "answer.py"

@@ -1,7 +1,7 @@
 """Shared fixtures for the CLI tests (this module holds no tests of its own).
 
 Every CLI test runs the real command against a temporary course: the real
-exercise 1 (stub, tests, solution), a tiny Hypothesis-tested exercise 2, and
+exercise 1 (its stub as shipped, tests, solution), a tiny Hypothesis-tested exercise 2, and
 a catalog entry for an exercise 3 whose folder does not exist, as in a copy
 of the course that is still being written. ``warm_course`` is a copy whose
 state already caches real test runs of both stubs and both solutions, so
@@ -21,6 +21,7 @@ import pytest
 from aggregates_course.course.catalog import load_catalog
 from aggregates_course.course.cli import main
 from aggregates_course.course.pristine import pristine_path, write_snapshot
+from tests.course_gate import write_shipped_stubs
 
 REPO = Path(__file__).resolve().parent.parent
 EX01 = "ex01_aggregate_root"
@@ -86,6 +87,9 @@ def build_course(root: Path) -> Path:
     (root / "conftest.py").write_text(conftest, encoding="utf-8")
     for kind in ("exercises", "solutions"):
         shutil.copytree(REPO / kind / EX01, root / kind / EX01, ignore=ignore)
+    real = load_catalog(REPO)[0]
+    # The stub as shipped, not this checkout's copy, which a learner may have edited.
+    write_shipped_stubs(root / "exercises", [real])
     (root / "exercises" / EX02).mkdir(parents=True)
     (root / "exercises" / EX02 / "__init__.py").write_text("", encoding="utf-8")
     (root / "exercises" / EX02 / "README.md").write_text("# Double\n", encoding="utf-8")
@@ -93,7 +97,6 @@ def build_course(root: Path) -> Path:
     (root / "exercises" / EX02 / "test_answer.py").write_text(EX02_TESTS, encoding="utf-8")
     (root / "solutions" / EX02).mkdir(parents=True)
     (root / "solutions" / EX02 / "answer.py").write_text(EX02_SOLUTION, encoding="utf-8")
-    real = load_catalog(REPO)[0]
     catalog = (
         _catalog_entry(real.slug, real.title, list(real.files), list(real.hints))
         + _catalog_entry(EX02, "Double a number", ["answer.py"], ["one", "two", "three"])

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import settings
 
 from aggregates_course.course.decoys import Decoy
+from aggregates_course.course.pristine import load_manifest
 from aggregates_course.course.target import current_target
 from tests.course_gate import (
     CATALOG,
@@ -16,6 +17,7 @@ from tests.course_gate import (
     GateRun,
     exercise_test_modules,
     run_exercise,
+    write_shipped_stubs,
 )
 
 SLUGS = [exercise.slug for exercise in CATALOG]
@@ -29,30 +31,39 @@ def test_solution_passes_every_test(pytester: pytest.Pytester, slug: str) -> Non
     assert set(run.passed) == set(exercise_test_modules(slug))
 
 
+@pytest.fixture(scope="module")
+def shipped_stubs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A target folder holding every stub as shipped (never the learner's edited copies)."""
+    return write_shipped_stubs(tmp_path_factory.mktemp("shipped-stubs"))
+
+
 _STUB_RUNS: dict[str, GateRun] = {}
 
 
-def stub_run(pytester: pytest.Pytester, slug: str) -> GateRun:
-    """The learner's path: the exercise's tests against its untouched stub (run once per slug)."""
+def stub_run(pytester: pytest.Pytester, slug: str, stubs: Path) -> GateRun:
+    """The learner's path: the exercise's tests against its shipped stub (run once per slug)."""
     if slug not in _STUB_RUNS:
-        _STUB_RUNS[slug] = run_exercise(pytester, slug, "exercises")
+        _STUB_RUNS[slug] = run_exercise(pytester, slug, stubs)
     return _STUB_RUNS[slug]
 
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_untouched_stub_fails_in_every_module_without_errors(
-    pytester: pytest.Pytester, slug: str
+    pytester: pytest.Pytester, slug: str, shipped_stubs: Path
 ) -> None:
-    run = stub_run(pytester, slug)
+    run = stub_run(pytester, slug, shipped_stubs)
     assert run.errors == [], "a stub must fail as test failures, not collection or setup errors"
     assert set(run.failed) == set(exercise_test_modules(slug))
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_the_learner_path_never_imports_solutions(pytester: pytest.Pytester, slug: str) -> None:
+def test_the_learner_path_never_imports_solutions(
+    pytester: pytest.Pytester, slug: str, shipped_stubs: Path
+) -> None:
     solutions = (COURSE_ROOT / "solutions").resolve()
-    run = stub_run(pytester, slug)
-    assert any(path.is_relative_to(COURSE_ROOT / "exercises" / slug) for path in run.imported_files)
+    run = stub_run(pytester, slug, shipped_stubs)
+    learner_files = shipped_stubs.resolve() / slug
+    assert any(path.is_relative_to(learner_files) for path in run.imported_files)
     leaked = sorted(str(path) for path in run.imported_files if path.is_relative_to(solutions))
     assert leaked == [], f"a learner run imported {leaked}"
 
@@ -85,9 +96,11 @@ def test_every_exercise_has_at_least_three_decoys(slug: str) -> None:
 @pytest.mark.parametrize("slug", SLUGS)
 def test_exercise_has_its_files(slug: str) -> None:
     exercise = next(e for e in CATALOG if e.slug == slug)
+    manifest = load_manifest(COURSE_ROOT)
     assert exercise.readme.is_file()
     for name in exercise.files:
-        assert (exercise.folder / name).is_file()
+        # The stub as shipped: the learner's copy in exercises/ may be edited, or deleted.
+        assert manifest.pristine_bytes(exercise, name)
         assert (exercise.solution_folder / name).is_file()
     assert list(exercise.solution_folder.glob("test_*.py")) == [], "solutions hold no tests"
     assert (COURSE_ROOT / "exercises" / slug / "__init__.py").is_file()

@@ -1,11 +1,14 @@
 """The ``aggregates-course`` command line: the learner's loop around the exercises.
 
-``aggregates-course`` alone shows the course status and the next step;
-``check`` shows the first failing test of an exercise; ``watch`` re-checks on
-every save; ``hint``, ``reset``, ``solution``, ``results --json``, ``doctor``
-and ``demo`` do what their ``--help`` says. Exit codes: 0 success (or an
-exercise passes), 1 a failing check or a problem found, 2 a usage error.
-All state lives in ``.aggregates-course/`` in the course checkout.
+``aggregates-course`` alone (or ``status``) shows the course status and the
+next step; ``check`` checks the exercise being worked on and shows its first
+failing test, or says done; ``watch`` re-checks on every save and takes
+single keys on a terminal; ``hint``, ``reset``, ``solution``,
+``results --json``, ``doctor`` and ``demo`` do what their ``--help`` says.
+Exit codes: 0 success (or an exercise passes), 1 a failing check or a
+problem found, 2 a usage error. All state lives in ``.aggregates-course/``
+in the course checkout. Every command it suggests is spelled the way the
+learner started it (:class:`Invocation`).
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ import contextlib
 import difflib
 import importlib.metadata
 import json
+import math
 import os
+import signal
 import sys
 import textwrap
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Literal, Protocol, TextIO
 
 from aggregates_course.course.catalog import (
     HINT_TIERS,
@@ -34,24 +41,72 @@ from aggregates_course.course.catalog import (
 from aggregates_course.course.console import Console, Progress
 from aggregates_course.course.demo import run_demo
 from aggregates_course.course.files import trouble, write_atomically
-from aggregates_course.course.pristine import PristineError, load_manifest
+from aggregates_course.course.pristine import PristineError, exercise_files, load_manifest
 from aggregates_course.course.results import results_document
 from aggregates_course.course.runner import (
+    DEFAULT_TIME_LIMIT,
     Course,
     ExerciseRun,
     Problem,
     catalog_root,
     is_available,
+    source_line,
 )
 from aggregates_course.course.state import CourseState, StateError, StateStore, timestamp
+from aggregates_course.course.warm import warm_launcher
+from aggregates_course.course.watching import FolderEvents, Keys, wait
 
 PROG = "aggregates-course"
-RUN = f"uv run {PROG}"
+RUN = f"uv run {PROG}"  # how the README and the docs spell the command
 MESSAGE_LINES = 30  # longer assertion explanations are cut; the first lines say what broke
+WATCH_INTERVAL = 0.25  # seconds between polls; with file events it is only a safety net
 
 
 class UsageError(Exception):
     """The command line names something that does not exist; exit code 2."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """How the learner started the CLI, so that every command it suggests runs as typed.
+
+    ``cli`` is ``uv run aggregates-course``, ``aggregates-course`` or
+    ``python -m aggregates_course`` (with ``uv run`` in front under uv);
+    ``pytest`` is the matching way to run pytest.
+    """
+
+    cli: str
+    pytest: str
+
+    @classmethod
+    def detect(cls, argv0: str, environ: Mapping[str, str]) -> Invocation:
+        """Read it from ``sys.argv[0]`` and the environment ``uv run`` leaves behind."""
+        uv = "uv run " if "UV_RUN_RECURSION_DEPTH" in environ else ""
+        if Path(argv0).name == "__main__.py":  # python -m aggregates_course
+            return cls(f"{uv}python -m aggregates_course", f"{uv}python -m pytest")
+        return cls(f"{uv}{PROG}", f"{uv}pytest")
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds, or an argparse usage error."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0")
+    return value
+
+
+def _count(text: str) -> int:
+    """A whole number above 0, or an argparse usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number above 0")
+    return value
 
 
 def _parser_for(
@@ -69,8 +124,25 @@ def _parser_for(
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, with one subcommand per job; with no command it shows the status."""
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``check`` and ``watch`` share: verbosity and the time limit."""
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also show pytest's own, full output"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"stop a test run after this long (default: {DEFAULT_TIME_LIMIT:g})",
+    )
+
+
+def build_parser(run: str = RUN) -> argparse.ArgumentParser:
+    """The argument parser, with one subcommand per job; with no command it shows the status.
+
+    ``run`` is how the examples spell the command (:attr:`Invocation.cli`).
+    """
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=(
@@ -79,48 +151,74 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "examples (the learner loop):\n"
-            f"  {RUN}            # status and the next exercise\n"
-            f"  {RUN} check      # the first failing test, after you edit\n"
-            f"  {RUN} watch      # re-check on every save\n"
-            f"  {RUN} hint ex01  # one hint tier at a time"
+            f"  {run}            # status and the next exercise\n"
+            f"  {run} check      # the exercise you are on: its first failing test, or done\n"
+            f"  {run} watch      # re-check on every save\n"
+            f"  {run} hint       # one hint tier at a time"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _parser_for(
+        commands,
+        "status",
+        "which exercises are done, and what to do next (the same as no command)",
+        f"example:\n  {run} status",
+    )
     check = _parser_for(
         commands,
         "check",
-        "run an exercise's tests and show the first failing one",
-        f"examples:\n  {RUN} check          # the next pending exercise\n"
-        f"  {RUN} check ex01     # by number, prefix or full name",
+        "run an exercise's tests: its first failing test, or done and what is next",
+        f"examples:\n  {run} check          # the exercise you are working on\n"
+        f"  {run} check ex01     # by number, prefix or full name\n"
+        f"  {run} check -v       # with pytest's own output too",
     )
-    check.add_argument("exercise", nargs="?", help="default: the next pending exercise")
+    check.add_argument(
+        "exercise", nargs="?", help="default: the first exercise not yet done when you run it"
+    )
+    _add_run_options(check)
     watch = _parser_for(
         commands,
         "watch",
-        "re-run check whenever a file of the exercise is saved (polls; Ctrl-C stops)",
-        f"example:\n  {RUN} watch\n\n"
-        "It polls the exercise folder for changed files (modification time and size),\n"
-        "which works on every platform with the standard library alone.",
+        "check again whenever a file of the exercise is saved (q or Ctrl-C stops)",
+        f"example:\n  {run} watch\n\n"
+        "On a terminal it takes single keys: h the next hint, c check now, l the list\n"
+        "of exercises, r reset the exercise (after asking; your file is backed up),\n"
+        "q quit. Saves are noticed at once on Linux and by polling elsewhere.",
     )
-    watch.add_argument("exercise", nargs="?", help="default: the next pending exercise")
     watch.add_argument(
-        "--interval", type=float, default=0.5, help="seconds between polls (default: 0.5)"
+        "exercise", nargs="?", help="default: the exercise you are working on, then the next"
     )
-    watch.add_argument("--max-runs", type=int, default=None, help="stop after this many checks")
-    watch.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
+    _add_run_options(watch)
+    watch.add_argument(
+        "--interval",
+        type=_seconds,
+        default=WATCH_INTERVAL,
+        metavar="SECONDS",
+        help=f"seconds between polls for saved files (default: {WATCH_INTERVAL:g})",
+    )
+    watch.add_argument("--max-runs", type=_count, default=None, help="stop after this many checks")
+    watch.add_argument(
+        "--duration",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop watching after this long (default: until q or Ctrl-C)",
+    )
     hint = _parser_for(
         commands,
         "hint",
         "show the next hint for an exercise: nudge, then pointer, then worked step",
-        f"example:\n  {RUN} hint ex01_aggregate_root",
+        f"examples:\n  {run} hint        # the exercise you are working on\n  {run} hint ex01",
     )
-    hint.add_argument("exercise", help="the exercise: its number, prefix (ex01) or full name")
+    hint.add_argument(
+        "exercise", nargs="?", help="default: the first exercise not yet done when you run it"
+    )
     reset = _parser_for(
         commands,
         "reset",
         "restore an exercise's original stub, backing up your version first",
-        f"examples:\n  {RUN} reset ex01\n  {RUN} reset --all --yes",
+        f"examples:\n  {run} reset ex01\n  {run} reset --all --yes",
     )
     reset.add_argument("exercise", nargs="?", help="the exercise to restore")
     reset.add_argument("--all", action="store_true", help="restore every exercise")
@@ -129,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "solution",
         "show how the solution differs from the stub (once the exercise is done)",
-        f"examples:\n  {RUN} solution ex01\n  {RUN} solution ex01 --give-up",
+        f"examples:\n  {run} solution ex01\n  {run} solution ex01 --give-up",
     )
     solution.add_argument("exercise", help="the exercise whose solution to show")
     solution.add_argument(
@@ -139,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "results",
         "every exercise's test results, per test, for scripts and dashboards",
-        f"example:\n  {RUN} results --json > results.json\n\n"
+        f"example:\n  {run} results --json > results.json\n\n"
         "The JSON shape is documented in aggregates_course/course/results.py.",
     )
     results.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -147,24 +245,39 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "doctor",
         "check Python, pytest, Hypothesis and the exercise files; say what to fix",
-        f"example:\n  {RUN} doctor",
+        f"example:\n  {run} doctor",
     )
     _parser_for(
         commands,
         "demo",
         "walk through the reference MonitoringPolicy, step by step",
-        f"example:\n  {RUN} demo",
+        f"example:\n  {run} demo",
     )
     return parser
 
 
-class App:
-    """One invocation of the CLI: the course, and where to print."""
+def subcommand_parser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name``; the main parser for no command."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            chosen: argparse.ArgumentParser = action.choices[name]
+            return chosen
+    return parser
 
-    def __init__(self, course: Course, out: Console, err: Console) -> None:
+
+class App:
+    """One invocation of the CLI: the course, where to print, and how it was started."""
+
+    def __init__(self, course: Course, out: Console, err: Console, invocation: Invocation) -> None:
         self.course = course
         self.out = out
         self.err = err
+        self.invocation = invocation
+
+    @property
+    def run(self) -> str:
+        """How a suggested command starts: ``uv run aggregates-course`` and the like."""
+        return self.invocation.cli
 
     # -- helpers ---------------------------------------------------------------
 
@@ -197,11 +310,25 @@ class App:
                 return exercise
         return None
 
-    def target(self, name: str | None) -> Exercise | None:
-        """The named exercise, or the next pending one; ``None`` when everything is done."""
-        if name is not None:
-            return self.exercise(name)
-        return self.first_pending()
+    def current(self) -> Exercise | None:
+        """The exercise the learner is working on: the first not known to be done.
+
+        Known means the cache holds a passing run of the exercise's files as they
+        are now, so nothing is run to decide: a freshly solved exercise is still
+        the current one, and ``check`` can say it is done. ``None`` when every
+        available exercise is known to be done.
+        """
+        for exercise in self.course.catalog:
+            if not is_available(exercise):
+                continue
+            cached = self.course.cached(exercise)
+            if cached is None or cached.status != "done":
+                return exercise
+        return None
+
+    def named_or_current(self, name: str | None) -> Exercise | None:
+        """The exercise ``name`` means, or with no name the :meth:`current` one."""
+        return self.exercise(name) if name is not None else self.current()
 
     def all_done_line(self) -> None:
         """Congratulate, and say how many exercises this copy does not have yet."""
@@ -240,9 +367,10 @@ class App:
         files = ", ".join(f"exercises/{exercise.slug}/{name}" for name in exercise.files)
         out.line(f"  read    {readme}")
         out.line(f"  edit    {files}")
-        out.line(f"  check   {out.style(exercise.check_command, 'cyan')}")
-        out.line(f"          (or {RUN} check; {RUN} watch re-checks on every save)")
-        out.line(f"  stuck?  {RUN} hint {exercise.slug}")
+        out.line(f"  check   {out.style(f'{self.run} check', 'cyan')}")
+        out.line(f"          (or {self.run} watch, which checks again on every save;")
+        out.line(f"          or {self.invocation.pytest} exercises/{exercise.slug})")
+        out.line(f"  stuck?  {self.run} hint")
 
     @staticmethod
     def progress_words(run: ExerciseRun) -> str:
@@ -270,9 +398,10 @@ class App:
         for number, (exercise, run) in enumerate(
             zip(self.course.catalog, runs, strict=True), start=1
         ):
+            # Pending is where every exercise starts, not a failure: no cross for it.
             mark, colour = {
                 "done": (out.ok_mark, "green"),
-                "pending": (out.fail_mark, "yellow"),
+                "pending": (out.bullet, "yellow"),
                 "missing": (" ", "dim"),
             }[run.status]
             label = out.style(f"{mark} {run.status:<8}", colour)
@@ -291,16 +420,19 @@ class App:
             self.describe_next(pending, runs[self.course.catalog.index(pending)])
         return 0
 
-    def check(self, name: str | None) -> int:
-        """Check the named (or next pending) exercise; 0 when it passes, 1 when it does not."""
-        exercise = self.target(name)
+    def check(self, name: str | None, *, verbose: bool = False) -> int:
+        """Check the named exercise, or the :meth:`current` one; 0 when it passes, else 1."""
+        exercise = self.named_or_current(name)
         if exercise is None:
             self.all_done_line()
             return 0
-        return self.check_one(exercise)
+        return self.check_one(exercise, verbose=verbose)
 
-    def check_one(self, exercise: Exercise) -> int:
-        """Show the first failing test, a problem, or the done line; 0 only when all pass."""
+    def check_one(self, exercise: Exercise, *, verbose: bool = False) -> int:
+        """Show the first failing test, a problem, or the done line; 0 only when all pass.
+
+        ``verbose`` runs the tests afresh and shows pytest's own output first.
+        """
         out = self.out
         header = f"Exercise {self.number(exercise)}: {exercise.title}  (exercises/{exercise.slug})"
         out.line(out.style(header, "bold"))
@@ -310,7 +442,7 @@ class App:
             )
             return 1
         with Progress(self.err.stream, f"running the tests of {exercise.slug} ..."):
-            run = self.course.run(exercise)
+            run = self.course.run(exercise, on_output=self.show_pytest_output if verbose else None)
         if run.status == "done":
             out.line(
                 out.style(
@@ -322,15 +454,22 @@ class App:
             self.next_step(after=exercise)
             return 0
         if run.problem is not None:
-            self.show_problem(run.problem)
+            self.show_problem(run.problem, exercise)
         else:
             self.show_failure(run)
         out.line()
-        out.line(f"Fix it, save, and check again: {RUN} check {exercise.slug}")
-        out.line(f"Stuck? {RUN} hint {exercise.slug}")
+        out.line(f"Fix it, save, and check again: {self.run} check {exercise.slug}")
+        out.line(f"Stuck? {self.run} hint {exercise.slug}")
         return 1
 
-    def show_problem(self, problem: Problem) -> None:
+    def show_pytest_output(self, output: str) -> None:
+        """pytest's own report, as it printed it, set off from the CLI's summary."""
+        self.out.line(self.out.style("pytest says:", "dim"))
+        for line in output.rstrip().splitlines():
+            self.out.line(line)
+        self.out.line()
+
+    def show_problem(self, problem: Problem, exercise: Exercise) -> None:
         """A file and line the learner can fix, instead of a wall of identical failures."""
         out = self.out
         title = {
@@ -339,6 +478,7 @@ class App:
             "missing": "a file you edit is missing",
             "collection": "a test file cannot be loaded",
             "runner": "the tests could not run",
+            "timeout": "the tests did not finish in time",
         }[problem.kind]
         where = f"{problem.where}: " if problem.where else ""
         out.line(out.style(f"{out.fail_mark} {where}{title}", "red", "bold"))
@@ -349,6 +489,10 @@ class App:
                 out.line(f"    {' ' * len(number)} | {' ' * (problem.offset - 1)}^")
         for line in _wrap(problem.message)[:MESSAGE_LINES]:
             out.line(f"  {line}")
+        if problem.kind == "missing":
+            out.line(f"  Restore the stub with: {self.run} reset {exercise.slug}")
+        elif problem.kind == "runner":
+            out.line(f"  {self.run} doctor checks your setup.")
 
     def show_failure(self, run: ExerciseRun) -> None:
         """The first failing test: the broken invariant, Hypothesis' minimal steps, the line."""
@@ -373,68 +517,163 @@ class App:
         out.line()
         if failure.where is not None:
             out.line(f"  raised at  {failure.where}")
-            source = _source_line(self.course.root / failure.where.file, failure.where.line)
+            source = source_line(self.course.root / failure.where.file, failure.where.line)
             if source:
                 out.line(out.style(f"             > {source}", "dim"))
         out.line(f"  test       {failure.file}, line {failure.line}")
 
     def watch(
-        self, name: str | None, interval: float, max_runs: int | None, timeout: float | None
+        self,
+        name: str | None,
+        interval: float,
+        max_runs: int | None,
+        duration: float | None,
+        *,
+        verbose: bool = False,
     ) -> int:
-        """Check, then poll for saved changes and check again, until Ctrl-C or a limit.
+        """Check, then wait for a saved change (or a key) and check again, until told to stop.
 
         Without a name it follows the course: once the watched exercise passes,
-        it watches the next pending one (and stops when none is left).
+        it watches the next pending one (and stops when none is left). Checks
+        run in forks of a warm pytest where the platform allows.
         """
-        exercise = self.target(name)
+        exercise = self.named_or_current(name)
         if exercise is None:
             self.all_done_line()
             return 0
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if duration is None else time.monotonic() + duration
+        keys = Keys.open(sys.stdin) if self.out.tty else None
+        warm = warm_launcher(self.course.root)
         runs = 0
-        # Taken before each check, so a save made while the tests run triggers another run.
-        snapshot = _snapshot(exercise.folder)
-        try:
-            while True:
-                self.out.clear()
-                code = self.check_one(exercise)
-                runs += 1
-                if max_runs is not None and runs >= max_runs:
-                    return code
-                if code == 0 and name is None:
-                    upcoming = self.first_pending()
-                    if upcoming is None:
+        with contextlib.ExitStack() as cleanup:
+            if warm is not None:
+                cleanup.enter_context(warm)
+                self.course.launch = warm
+            if keys is not None:
+                cleanup.enter_context(keys)
+            try:
+                while True:
+                    # Taken before each check, so a save made while the tests run counts.
+                    snapshot = _snapshot(exercise.folder)
+                    self.out.clear()
+                    code = self.check_one(exercise, verbose=verbose)
+                    runs += 1
+                    if max_runs is not None and runs >= max_runs:
+                        return code
+                    if code == 0 and name is None:
+                        upcoming = self.first_pending()
+                        if upcoming is None:
+                            return 0
+                        if upcoming != exercise:
+                            exercise, snapshot = upcoming, _snapshot(upcoming.folder)
+                    woken = self.wait_for_change(exercise, snapshot, keys, interval, deadline)
+                    if woken == "quit":
+                        self.out.line("Stopped watching.")
                         return 0
-                    exercise, snapshot = upcoming, _snapshot(upcoming.folder)
-                self.out.line()
-                self.out.line(
-                    self.out.style(
-                        f"Watching exercises/{exercise.slug}/ for saved changes "
-                        "(polling; Ctrl-C to stop) ...",
-                        "dim",
-                    )
-                )
-                while (current := _snapshot(exercise.folder)) == snapshot:
-                    if deadline is not None and time.monotonic() >= deadline:
+                    if woken == "gone":
+                        return 0  # nothing can be shown any more
+                    if woken == "time up":
                         self.out.line("Watch time limit reached.")
                         return code
-                    time.sleep(interval)  # polling is the portable, stdlib-only mechanism
-                snapshot = current
-        except KeyboardInterrupt:
-            self.out.line()
-            self.out.line("Stopped watching.")
-            return 0
+            except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (main turns it into the same)
+                self.out.line()
+                self.out.line("Stopped watching.")
+                return 0
 
-    def hint(self, name: str) -> int:
+    def wait_for_change(
+        self,
+        exercise: Exercise,
+        snapshot: dict[str, tuple[int, int]],
+        keys: Keys | None,
+        interval: float,
+        deadline: float | None,
+    ) -> Literal["changed", "check", "quit", "time up", "gone"]:
+        """Wait until a file of the exercise differs from ``snapshot``, or a key says what to do."""
+        self.watching_line(exercise, keys)
+        events = FolderEvents.open(exercise.folder)
+        try:
+            while True:
+                # Compared before every wait: a save made while the check ran counts too.
+                if _snapshot(exercise.folder) != snapshot:
+                    return "changed"
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return "time up"
+                sources: list[FolderEvents | Keys] = [s for s in (events, keys) if s is not None]
+                ready = wait(sources, interval if left is None else min(interval, left))
+                if events is not None and events in ready:
+                    events.drain()
+                if keys is not None and keys in ready:
+                    try:
+                        action = self.on_keys(exercise, keys)
+                    except EOFError:  # the terminal is gone: nobody is left to watch for
+                        return "gone"
+                    if action is not None:
+                        return action
+        finally:
+            if events is not None:
+                events.close()
+
+    def watching_line(self, exercise: Exercise, keys: Keys | None) -> None:
+        """What ``watch`` is waiting for, and how to steer it."""
+        how = (
+            "keys: h hint, c check now, l list, r reset, q quit"
+            if keys is not None
+            else "Ctrl-C to stop"
+        )
+        self.out.line()
+        self.out.line(
+            self.out.style(
+                f"Watching exercises/{exercise.slug}/ for saved changes ({how}) ...", "dim"
+            )
+        )
+
+    def on_keys(self, exercise: Exercise, keys: Keys) -> Literal["check", "quit"] | None:
+        """Act on the keys pressed; say whether the watch should check again or stop."""
+        for key in keys.read():
+            if key == "q":
+                return "quit"
+            if key == "c":
+                return "check"
+            if key == "h":
+                self.out.line()
+                self.hint(exercise.slug)
+            elif key == "l":
+                self.out.line()
+                self.status()
+            elif key == "r":
+                question = (
+                    f"Reset exercises/{exercise.slug} to its original stub? "
+                    "Your files are backed up first. [y/N] "
+                )
+                self.out.stream.write("\n" + question)
+                self.out.stream.flush()
+                answer = keys.read_key()
+                self.out.line(answer)
+                if answer == "y":
+                    self.reset(exercise.slug, every=False, yes=True)
+                    return "check"
+                self.out.line("Nothing was changed.")
+            else:
+                continue
+            self.watching_line(exercise, keys)
+        return None
+
+    def hint(self, name: str | None) -> int:
         """Show the next unseen hint tier and remember it; say so when none are left."""
         out = self.out
-        exercise = self.exercise(name)
+        exercise = self.named_or_current(name)
+        if exercise is None:
+            self.all_done_line()
+            out.line(f"For the hints of one of them: {self.run} hint ex01")
+            return 0
+        slug = exercise.slug
 
         def advance(state: CourseState) -> int:
             # Read and counted under the state lock: two `hint` calls at once show two tiers.
-            shown = state.hints.get(exercise.slug, 0)
+            shown = state.hints.get(slug, 0)
             if shown < len(HINT_TIERS):
-                state.hints[exercise.slug] = shown + 1
+                state.hints[slug] = shown + 1
             return shown
 
         shown = self.course.update(advance)
@@ -442,7 +681,9 @@ class App:
             out.line(f"No hints left for {exercise.slug}: you have seen all {len(HINT_TIERS)}.")
             for tier, text in zip(HINT_TIERS, exercise.hints, strict=True):
                 out.line(f"  {tier}: {text}")
-            out.line(f"Still stuck after trying them? {RUN} solution {exercise.slug} --give-up")
+            out.line(
+                f"Still stuck after trying them? {self.run} solution {exercise.slug} --give-up"
+            )
             return 0
         tier = HINT_TIERS[shown]
         out.line(
@@ -555,8 +796,8 @@ class App:
                 f"{exercise.slug} is still pending ({self.progress_words(run)}). "
                 "The solution is shown once your tests pass:"
             )
-            out.line(f"  {RUN} check {exercise.slug}")
-            out.line(f"To see it anyway: {RUN} solution {exercise.slug} --give-up")
+            out.line(f"  {self.run} check {exercise.slug}")
+            out.line(f"To see it anyway: {self.run} solution {exercise.slug} --give-up")
             return 1
         try:
             manifest = load_manifest(self.course.root)
@@ -589,7 +830,7 @@ class App:
             self.out.line(f"{exercise.slug}: {run.status}")
             for test in run.tests:
                 self.out.line(f"  {test.status:<7} {test.duration:7.3f}s  {test.name}")
-        self.out.line(f"(for scripts: {RUN} results --json)")
+        self.out.line(f"(for scripts: {self.run} results --json)")
         return 0
 
 
@@ -712,19 +953,8 @@ def _wrap(message: str, width: int = 96) -> list[str]:
     return lines
 
 
-def _source_line(path: Path, number: int) -> str:
-    """Line ``number`` of ``path``, stripped; empty if the file changed or cannot be read."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return ""
-    return lines[number - 1].strip() if 0 < number <= len(lines) else ""
-
-
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     """Modification time and size of each file: a save changes at least one of them."""
-    from aggregates_course.course.pristine import exercise_files
-
     snapshot: dict[str, tuple[int, int]] = {}
     for name, path in exercise_files(folder).items():
         try:
@@ -733,6 +963,27 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
             continue  # an editor may be replacing the file right now
         snapshot[name] = (info.st_mtime_ns, info.st_size)
     return snapshot
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM stops the CLI the way Ctrl-C does: temporary folders are removed.
+
+    Signal handlers can only be set from the main thread; elsewhere (tests run
+    the CLI in threads) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(
@@ -747,15 +998,26 @@ def main(
     ``stdout``/``stderr`` default to the process streams; ``root`` to the
     course found at or above the working directory (tests pass both).
     """
+    invocation = Invocation.detect(sys.argv[0], os.environ)
+    parser = build_parser(invocation.cli)
     try:
-        args = build_parser().parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # e.g. `check ex01 ex02`: the subcommand's own usage says what it takes
+            subcommand_parser(parser, args.command).error(
+                f"unrecognized arguments: {' '.join(extra)}"
+            )
     except SystemExit as exit_:  # --help, or argparse's own usage error
         return exit_.code if isinstance(exit_.code, int) else 2
     out = Console(stdout if stdout is not None else sys.stdout)
     err = Console(stderr if stderr is not None else sys.stderr)
     try:
-        return _dispatch(args, out, err, root)
-    except (UsageError, CatalogError) as error:
+        with _terminate_as_interrupt():
+            return _dispatch(args, out, err, root, invocation)
+    except UsageError as error:
+        err.stream.write(subcommand_parser(parser, args.command).format_usage())
+        err.line(f"{PROG}: {error}")
+        return 2
+    except CatalogError as error:
         err.line(f"{PROG}: {error}")
         return 2
     except KeyboardInterrupt:
@@ -774,7 +1036,13 @@ def main(
         return 1
 
 
-def _dispatch(args: argparse.Namespace, out: Console, err: Console, root: Path | None) -> int:
+def _dispatch(
+    args: argparse.Namespace,
+    out: Console,
+    err: Console,
+    root: Path | None,
+    invocation: Invocation,
+) -> int:
     if args.command == "demo":
         run_demo(out.line)
         return 0
@@ -785,13 +1053,17 @@ def _dispatch(args: argparse.Namespace, out: Console, err: Console, root: Path |
     except StateError as error:
         err.line(f"{PROG}: {error}")
         return 1
-    app = App(course, out, err)
-    if args.command is None:
+    if args.command in ("check", "watch"):
+        course.time_limit = args.timeout
+    app = App(course, out, err, invocation)
+    if args.command in (None, "status"):
         return app.status()
     if args.command == "check":
-        return app.check(args.exercise)
+        return app.check(args.exercise, verbose=args.verbose)
     if args.command == "watch":
-        return app.watch(args.exercise, args.interval, args.max_runs, args.timeout)
+        return app.watch(
+            args.exercise, args.interval, args.max_runs, args.duration, verbose=args.verbose
+        )
     if args.command == "hint":
         return app.hint(args.exercise)
     if args.command == "reset":

@@ -20,25 +20,40 @@ not run (pytest stopped at the first failure) are left out, and
 ``collected`` says how many there were. ``steps`` is the
 Hypothesis falsifying example (the notes Hypothesis attaches to the error),
 so the CLI can show the minimal program that breaks an invariant.
+
+The time limit: with ``AGGREGATES_COURSE_TIME_LIMIT`` set (seconds), a run
+still going after that long dumps every thread's stack to ``<report>.hang``
+and exits (:func:`faulthandler.dump_traceback_later`, which works even when
+Python code never yields). ``<report>.progress`` gets one JSON line per test
+as it starts, ``{"id", "file", "line"}``, so the CLI can name the test that
+hung. ``AGGREGATES_COURSE_DONE_FD``, set by the warm runner, names a pipe the
+plugin closes once the report is written: the runner need not wait for
+pytest's own summary and shutdown.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
 REPORT_ENV = "AGGREGATES_COURSE_REPORT"
+TIME_LIMIT_ENV = "AGGREGATES_COURSE_TIME_LIMIT"
+DONE_FD_ENV = "AGGREGATES_COURSE_DONE_FD"
 
 _order: list[str] = []
 _locations: dict[str, tuple[str, int]] = {}
 _outcomes: dict[str, dict[str, Any]] = {}
 _failures: dict[str, dict[str, Any]] = {}
 _collection_errors: list[dict[str, Any]] = []
+# Kept open for the whole run: faulthandler writes the dump to the file's descriptor,
+# and the progress lines are appended as each test starts.
+_open_files: dict[str, IO[str]] = {}
 
 
 def describe_failure(error: BaseException) -> dict[str, Any]:
@@ -79,6 +94,26 @@ def describe_failure(error: BaseException) -> dict[str, Any]:
         "frames": frames,
         "syntax": syntax,
     }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Arm the time limit and open the progress file, when the CLI asked for them."""
+    report = os.environ.get(REPORT_ENV)
+    limit = os.environ.get(TIME_LIMIT_ENV)
+    if not report or not limit:
+        return
+    hang = _open_files["hang"] = open(report + ".hang", "w", encoding="utf-8")  # noqa: SIM115
+    _open_files["progress"] = open(report + ".progress", "w", encoding="utf-8")  # noqa: SIM115
+    faulthandler.dump_traceback_later(float(limit), exit=True, file=hang)
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    """Note the test that is starting, in case it never finishes."""
+    progress = _open_files.get("progress")
+    if progress is not None:
+        path, line, _ = location
+        progress.write(json.dumps({"id": nodeid, "file": path, "line": (line or 0) + 1}) + "\n")
+        progress.flush()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -142,3 +177,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         )
     document = {"tests": tests, "collected": len(_order), "collection_errors": _collection_errors}
     Path(target).write_text(json.dumps(document), encoding="utf-8")
+    if _open_files:
+        faulthandler.cancel_dump_traceback_later()
+    done = os.environ.pop(DONE_FD_ENV, None)
+    if done:
+        os.close(int(done))  # the warm runner's signal: the report is complete

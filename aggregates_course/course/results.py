@@ -18,7 +18,8 @@ Schema subset, and the tests validate real output against it)::
           "cached": true,            # reused from a run on identical files
           "duration": 1.42,          # seconds the test run took
           "problem": null | {        # the tests could not judge the code at all
-            "kind": "syntax" | "import" | "missing" | "collection" | "runner",
+            "kind": "syntax" | "import" | "missing" | "collection" | "runner"
+                    | "timeout",
             "message": "SyntaxError: expected ':'",
             "file": "exercises/ex01_aggregate_root/policy.py" | null,
             "line": 42 | null
@@ -47,10 +48,10 @@ has a ``message`` exactly when it did not pass or skip.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
 from aggregates_course.course.catalog import Exercise
-from aggregates_course.course.runner import ExerciseRun, Location
+from aggregates_course.course.runner import ExerciseRun, Location, ProblemKind
 
 SCHEMA_ID = "aggregates-course/results/1"
 
@@ -86,7 +87,7 @@ _PROBLEM: dict[str, Any] = {
     "required": ["kind", "message", "file", "line"],
     "additionalProperties": False,
     "properties": {
-        "kind": {"enum": ["syntax", "import", "missing", "collection", "runner"]},
+        "kind": {"enum": list(get_args(ProblemKind))},
         "message": {"type": "string"},
         "file": _NULLABLE_STRING,
         "line": {"type": ["integer", "null"]},

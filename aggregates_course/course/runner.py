@@ -1,12 +1,20 @@
 """Run an exercise's tests and turn pytest's outcome into what a learner needs to see.
 
-The runner starts ``python -m pytest exercises/<slug>`` in a subprocess with
-the :mod:`aggregates_course.course.pytest_results` plugin, reads the JSON it
-writes, and returns an :class:`ExerciseRun`. Before that it compiles the
-learner's files, so a syntax error is reported as a file and a line, never as
-ten identical test failures. Results are cached in the state file under a
-fingerprint of the exercise folder's files: an unchanged folder is never run
-twice.
+The runner starts pytest on ``exercises/<slug>`` with the
+:mod:`aggregates_course.course.pytest_results` plugin, reads the JSON it
+writes, and returns an :class:`ExerciseRun`. How pytest is started is a
+:class:`Launcher`: a cold ``python -m pytest`` subprocess (:func:`launch_cold`,
+every platform) or a fork of a warm process that has pytest and Hypothesis
+imported already (:mod:`aggregates_course.course.warm`, what ``watch`` uses
+where the platform can fork). Before that it compiles the learner's files, so
+a syntax error is reported as a file and a line, never as ten identical test
+failures. Results are cached in the state file under a fingerprint of the
+exercise folder's files: an unchanged folder is never run twice.
+
+Every run has a time limit (:data:`DEFAULT_TIME_LIMIT` unless the learner
+asks for another): a learner's infinite loop ends as a ``timeout`` problem
+naming the test it was in and the line it was stuck on, never as a check
+that spins forever.
 
 Invariant: an exercise is ``done`` only if its tests ran, none failed or
 errored, and at least one passed.
@@ -18,16 +26,17 @@ import functools
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast, get_args
+from typing import Any, Literal, Protocol, TypeVar, cast, get_args
 
 from aggregates_course.course import shapes
 from aggregates_course.course.catalog import Exercise, load_catalog
@@ -36,14 +45,19 @@ from aggregates_course.course.state import CourseState, StateError, StateStore
 
 CACHE_VERSION = "1"
 PLUGIN = "aggregates_course.course.pytest_results"
-REPORT_ENV = "AGGREGATES_COURSE_REPORT"  # the plugin reads the same name
-RUN_TIMEOUT_SECONDS = 600
+# The plugin reads the same names: where to write the report, and the run's time limit.
+REPORT_ENV = "AGGREGATES_COURSE_REPORT"
+TIME_LIMIT_ENV = "AGGREGATES_COURSE_TIME_LIMIT"
+DEFAULT_TIME_LIMIT = 30.0
+# The plugin stops a run at its limit itself, with a stack dump; the launcher kills a
+# pytest that is still alive this long after the limit (stuck before the plugin loaded).
+KILL_GRACE_SECONDS = 5.0
 CACHED_VERSIONS = 8
 T = TypeVar("T")
 
 Status = Literal["done", "pending", "missing"]
 TestStatus = Literal["passed", "failed", "error", "skipped"]
-ProblemKind = Literal["syntax", "import", "missing", "collection", "runner"]
+ProblemKind = Literal["syntax", "import", "missing", "collection", "runner", "timeout"]
 
 
 @dataclass(frozen=True)
@@ -89,8 +103,10 @@ class Problem:
 
     ``kind`` is ``syntax`` (a file does not compile), ``import`` (a file fails
     while Python imports it), ``missing`` (a file to edit is gone),
-    ``collection`` (a test file cannot be loaded) or ``runner`` (pytest
-    itself did not run; ``doctor`` helps there).
+    ``collection`` (a test file cannot be loaded), ``runner`` (pytest
+    itself did not run; ``doctor`` helps there) or ``timeout`` (the tests
+    did not finish within the time limit; ``where`` is the line they were
+    stuck on).
     """
 
     kind: ProblemKind
@@ -268,11 +284,7 @@ def syntax_problem(exercise: Exercise) -> Problem | None:
     for name in exercise.files:
         path = exercise.folder / name
         if not path.is_file():
-            return Problem(
-                "missing",
-                f"exercises/{exercise.slug}/{name} is missing; restore the stub with:\n"
-                f"  uv run aggregates-course reset {exercise.slug}",
-            )
+            return Problem("missing", f"exercises/{exercise.slug}/{name} is missing")
         try:
             compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
         except SyntaxError as error:
@@ -310,12 +322,105 @@ def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def run_exercise(exercise: Exercise, *, complete: bool = False) -> ExerciseRun:
+@dataclass(frozen=True)
+class Launched:
+    """What one pytest process left behind: its output, and whether the launcher killed it."""
+
+    output: str
+    killed: bool = False
+
+
+class Launcher(Protocol):
+    """Starts pytest with ``arguments`` in ``cwd`` and waits for its report.
+
+    ``env`` holds the variables the plugin reads (added to the process'
+    own). A pytest still running ``limit`` + :data:`KILL_GRACE_SECONDS`
+    seconds after it started is killed. With ``full_output`` the launcher
+    waits for pytest to exit, so that ``Launched.output`` is complete;
+    without it, it may return as soon as the plugin has written the report.
+    ``scratch`` is a folder the launcher may write into; it is removed after.
+    """
+
+    def __call__(
+        self,
+        arguments: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        limit: float,
+        full_output: bool,
+        scratch: Path,
+    ) -> Launched: ...
+
+
+def _text(captured: str | bytes | None) -> str:
+    if isinstance(captured, bytes):
+        return captured.decode("utf-8", errors="replace")
+    return captured or ""
+
+
+def launch_cold(
+    arguments: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    limit: float,
+    full_output: bool,
+    scratch: Path,
+) -> Launched:
+    """Run ``python -m pytest`` in a new interpreter: slower to start, works everywhere.
+
+    Its output is always complete (``full_output`` changes nothing), and it
+    needs no ``scratch`` folder.
+    """
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-m", "pytest", *arguments],
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,  # a learner's input() must not wait on the terminal
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=limit + KILL_GRACE_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as expired:
+        return Launched(_text(expired.stdout) + _text(expired.stderr), killed=True)
+    return Launched(finished.stdout + finished.stderr)
+
+
+def pytest_arguments(exercise: Exercise, *, complete: bool, verbose: bool) -> list[str]:
+    """pytest's command line for one exercise: our plugin, no cache, first failure only."""
+    return [
+        str(exercise.folder),
+        f"--rootdir={exercise.root}",
+        "-p",
+        PLUGIN,
+        "-p",
+        "no:cacheprovider",
+        "-v" if verbose else "-q",
+        "--color=no",
+        *([] if complete else ["-x"]),
+    ]
+
+
+def run_exercise(
+    exercise: Exercise,
+    *,
+    complete: bool = False,
+    limit: float = DEFAULT_TIME_LIMIT,
+    launch: Launcher = launch_cold,
+    on_output: Callable[[str], None] | None = None,
+) -> ExerciseRun:
     """Run the exercise's tests now (no cache) and describe the outcome.
 
     Unless ``complete`` is asked for, pytest stops at the first failure: the
     learner fixes one test at a time, and a stub then fails in a fraction of
-    the time a full run takes.
+    the time a full run takes. A run still going after ``limit`` seconds is
+    stopped and reported as a ``timeout`` problem. ``on_output``, if given,
+    receives pytest's own verbose output.
     """
     started = time.monotonic()
     stamp = fingerprint(exercise)
@@ -326,51 +431,85 @@ def run_exercise(exercise: Exercise, *, complete: bool = False) -> ExerciseRun:
         return ExerciseRun(exercise.slug, "pending", problem=problem, fingerprint=stamp)
     with tempfile.TemporaryDirectory(prefix="aggregates-course-") as scratch:
         report = Path(scratch) / "report.json"
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(exercise.folder),
-            f"--rootdir={exercise.root}",
-            "-p",
-            PLUGIN,
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "--color=no",
-            *([] if complete else ["-x"]),
-        ]
-        env = {**os.environ, REPORT_ENV: str(report)}
-        try:
-            finished = subprocess.run(
-                command,
-                cwd=exercise.root,
-                env=env,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                timeout=RUN_TIMEOUT_SECONDS,
-                check=False,
-            )
-            output = finished.stdout + finished.stderr
-        except subprocess.TimeoutExpired:
-            output = f"the tests ran for more than {RUN_TIMEOUT_SECONDS} s and were stopped"
+        launched = launch(
+            pytest_arguments(exercise, complete=complete, verbose=on_output is not None),
+            cwd=exercise.root,
+            env={REPORT_ENV: str(report), TIME_LIMIT_ENV: repr(limit)},
+            limit=limit,
+            full_output=on_output is not None,
+            scratch=Path(scratch),
+        )
+        if on_output is not None:
+            on_output(launched.output)
+        duration = time.monotonic() - started
         try:
             document = json.loads(report.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            message = (
-                "pytest could not run these tests; run `uv run aggregates-course doctor`.\n"
-                + _tail(output)
-            )
+            broken = _unfinished_problem(exercise, report, launched, limit)
             return ExerciseRun(
-                exercise.slug,
-                "pending",
-                problem=Problem("runner", message),
-                duration=time.monotonic() - started,
-                fingerprint=stamp,
+                exercise.slug, "pending", problem=broken, duration=duration, fingerprint=stamp
             )
-    return _interpret(exercise, document, time.monotonic() - started, stamp)
+    return _interpret(exercise, document, duration, stamp)
+
+
+# One frame of a faulthandler dump: `  File "/path/policy.py", line 12 in add_active_rule`.
+_DUMPED_FRAME = re.compile(r'^\s*File "(?P<file>.+)", line (?P<line>\d+) in (?P<function>.+)$')
+
+
+def _unfinished_problem(
+    exercise: Exercise, report: Path, launched: Launched, limit: float
+) -> Problem:
+    """Why pytest left no report: it ran out of time (and where it was), or it broke."""
+    dump = _read_text(report.with_name(report.name + ".hang"))
+    if not (dump or launched.killed):
+        message = "pytest could not run these tests; `doctor` may say why.\n" + _tail(
+            launched.output
+        )
+        return Problem("runner", message)
+    running = _last_started(report.with_name(report.name + ".progress"))
+    test = running["id"].split("::", 1)[-1] if running else "the test run"
+    lines = [f"{test} did not finish within {limit:g} s: an infinite loop?"]
+    if running is not None:
+        lines.append(f"It was running {running['file']}, line {running['line']}.")
+    # faulthandler lists the most recent call first; the frame picker wants oldest first.
+    frames = [
+        (match["file"], int(match["line"]), match["function"])
+        for match in map(_DUMPED_FRAME.match, reversed(dump.splitlines()))
+        if match is not None
+    ]
+    lines.append("It was stopped. If your code is only slow, give it longer: --timeout SECONDS")
+    where, in_learner_file = _Frames(exercise).pick(frames)
+    if where is None or not in_learner_file:
+        return Problem("timeout", "\n".join(lines))
+    source = source_line(exercise.root / where.file, where.line) or None
+    return Problem("timeout", "\n".join(lines), where, source=source)
+
+
+def source_line(path: Path, number: int) -> str:
+    """Line ``number`` of ``path``, stripped; empty if the file changed or cannot be read."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return lines[number - 1].strip() if 0 < number <= len(lines) else ""
+
+
+def _last_started(progress: Path) -> dict[str, Any] | None:
+    """The last test the plugin noted as starting (a line cut short by the kill is skipped)."""
+    for line in reversed(_read_text(progress).splitlines()):
+        try:
+            started: dict[str, Any] = json.loads(line)
+        except ValueError:
+            continue
+        return started
+    return None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _learner_problem(frames: _Frames, failure: dict[str, Any]) -> Problem | None:
@@ -453,6 +592,8 @@ class Course:
     and :meth:`update`: every change is kept as a step and replayed on the file
     as it is on disk when it is saved, under the state lock, so another CLI
     process's changes made meanwhile (a ``hint`` while ``watch`` runs) are kept.
+    ``time_limit`` and ``launch`` say how its tests are run: how long a run
+    may take, and how pytest is started (cold, or forked from a warm process).
     """
 
     root: Path
@@ -463,6 +604,8 @@ class Course:
     unsaved: list[Callable[[CourseState], object]] = field(
         default_factory=list, repr=False, compare=False
     )
+    time_limit: float = DEFAULT_TIME_LIMIT
+    launch: Launcher = launch_cold
 
     @classmethod
     def open(cls, root: Path | None = None, *, warn: Callable[[str], None] | None = None) -> Course:
@@ -480,7 +623,8 @@ class Course:
     def cached(self, exercise: Exercise, *, complete: bool = False) -> ExerciseRun | None:
         """The stored result for the exercise's current files, if there is one.
 
-        With ``complete``, a run that stopped at its first failure does not count.
+        With ``complete``, a run that stopped at its first failure does not count;
+        nor does a run that timed out under a shorter limit than today's.
         """
         entries = self.state.results.get(exercise.slug)
         if not entries or not is_available(exercise):
@@ -495,11 +639,35 @@ class Course:
             return None  # an untrustworthy cache entry is just a cache miss
         if (run.slug, run.fingerprint) != (exercise.slug, stamp) or run.status == "missing":
             return None  # filed under the wrong exercise or files: not this exercise's result
+        if run.problem is not None and run.problem.kind == "timeout":
+            # A run stopped at its limit ran about that long: given longer now, try again.
+            return run if run.duration >= self.time_limit else None
         return run if run.complete or not complete else None
 
-    def run(self, exercise: Exercise, *, complete: bool = False) -> ExerciseRun:
-        """The exercise's result, from the cache when its files are unchanged."""
-        return self.run_many([exercise], complete=complete)[0]
+    def run(
+        self,
+        exercise: Exercise,
+        *,
+        complete: bool = False,
+        on_output: Callable[[str], None] | None = None,
+    ) -> ExerciseRun:
+        """The exercise's result, from the cache when its files are unchanged.
+
+        ``on_output`` asks for pytest's own verbose output, which only a fresh
+        run has, so the cache is bypassed (the fresh result is still cached).
+        """
+        if on_output is None:
+            return self.run_many([exercise], complete=complete)[0]
+        run = run_exercise(
+            exercise,
+            complete=complete,
+            limit=self.time_limit,
+            launch=self.launch,
+            on_output=on_output,
+        )
+        self.remember(run)
+        self.save()
+        return run
 
     def run_many(
         self,
@@ -527,14 +695,32 @@ class Course:
         if to_run:
             if on_start is not None:
                 on_start(to_run)
-            workers = max(1, min(len(to_run), os.cpu_count() or 1))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                fresh = pool.map(lambda exercise: run_exercise(exercise, complete=complete), to_run)
-                for exercise, run in zip(to_run, fresh, strict=True):
-                    runs[exercise.slug] = run
-                    self.remember(run)
+            for exercise, run in zip(to_run, self._run_now(to_run, complete), strict=True):
+                runs[exercise.slug] = run
+                self.remember(run)
             self.save()
         return [runs[exercise.slug] for exercise in exercises]
+
+    def _run_now(self, exercises: Sequence[Exercise], complete: bool) -> list[ExerciseRun]:
+        """Run the exercises' tests, several at once in threads; one in this thread.
+
+        One run stays in this thread so that Ctrl-C or SIGTERM reaches the
+        launcher mid-run and it stops pytest at once. With several, an interrupt
+        is not held up waiting for the others to finish.
+        """
+
+        def run_one(exercise: Exercise) -> ExerciseRun:
+            return run_exercise(
+                exercise, complete=complete, limit=self.time_limit, launch=self.launch
+            )
+
+        if len(exercises) == 1:
+            return [run_one(exercises[0])]
+        pool = ThreadPoolExecutor(max_workers=max(1, min(len(exercises), os.cpu_count() or 1)))
+        try:
+            return list(pool.map(run_one, exercises))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def remember(self, run: ExerciseRun) -> None:
         """Cache a fresh run and note a first completion (saved by :meth:`save`)."""
