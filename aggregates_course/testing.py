@@ -340,17 +340,20 @@ def expect_refusal(
     after = f" -- after: {'; '.join([*steps, step])}"
     try:
         command()
-    except expected as refused:
-        _check_refusal_tells_the_truth(refused, step, fields or {}, mentions, after)
-        return refused
+    except expected as caught:
+        refused = caught
     except Exception as other:
         raise AssertionError(
             f"{step} should be refused with {expected.__name__}{why}, but it raised "
             f"{type(other).__name__}: {other}{after}"
         ) from other
-    raise AssertionError(
-        f"{step} should be refused with {expected.__name__}{why}, but it was accepted{after}"
-    )
+    else:
+        raise AssertionError(
+            f"{step} should be refused with {expected.__name__}{why}, but it was accepted{after}"
+        )
+    # Checked outside the except block, so a failure reads as one error, not two chained.
+    _check_refusal_tells_the_truth(refused, step, fields or {}, mentions, after)
+    return refused
 
 
 def _check_refusal_tells_the_truth(
@@ -368,7 +371,8 @@ def _check_refusal_tells_the_truth(
             raise AssertionError(
                 f"{step} was refused with {name}, as it should be, but the error says "
                 f"{field_name}={describe(carried)} where it should say {field_name}="
-                f"{describe(value)}; callers read it to tell the user what went wrong{after}"
+                f"{describe(value)} ({name}: {refused}); callers read it to tell the user "
+                f"what went wrong{after}"
             )
     for text in mentions:
         if text not in str(refused):

@@ -346,11 +346,17 @@ def test_the_form_handler_returns_the_rule_it_activated() -> None:
 @pytest.mark.parametrize("size", [0, 1, 3])
 def test_a_bulk_import_returns_how_many_rules_it_activated(size: int) -> None:
     policy = ServicePolicy()
+    policy.activate_rule(rule("r0", "memory", ONE_HOUR))
     batch = [rule(f"r{n}", "cpu", timedelta(minutes=n)) for n in range(1, size + 1)]
     count = policy.service.import_rules(policy.repository, POLICY_ID, batch)
-    step = f"import {', '.join(r.describe() for r in batch) or 'nothing'}"
-    expect_equal("the count import_rules returned", size, count, [step])
-    expect_equal("the stored active rules", tuple(batch), policy.active_rules, [step])
+    steps = ["add r0(memory, 1h)", f"import {', '.join(r.describe() for r in batch) or 'nothing'}"]
+    expect_equal("the count import_rules returned", size, count, steps)
+    expect_equal(
+        "the stored active rules",
+        (rule("r0", "memory", ONE_HOUR), *batch),
+        policy.active_rules,
+        steps,
+    )
 
 
 @pytest.mark.parametrize(
