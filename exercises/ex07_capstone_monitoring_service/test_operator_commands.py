@@ -452,8 +452,11 @@ def test_two_operators_in_threads_both_keep_their_edit(tmp_path: Path) -> None:
     assert failures == [], f"an operator's command failed: {failures[0]!r}"
     with SqlitePolicyRepository(path) as check:
         after = check.load(POLICY_ID)
-    assert sorted(rule_ids_of(after)[0]) == ["r1", "r2"]
-    assert after.version == 3
+    steps = ["two operators in threads load v1", "one activates r1, the other r2"]
+    expect_equal(
+        "the stored active ids, sorted", ["r1", "r2"], sorted(rule_ids_of(after)[0]), steps
+    )
+    expect_equal("the stored version", 3, after.version, steps, "one save per operator")
 
 
 # -- the interleaving machine -------------------------------------------------------------
