@@ -288,6 +288,11 @@ def test_the_root_refuses_to_retire_an_unknown_or_retired_rule_or_a_blank_reason
 
 
 TestRandomProgramsOnTheRootAlone = policy_machine(new_root, policy_id=POLICY_ID).TestCase
+# Ten steps reach every way a root can mishandle a refusal (the longest needs four: add,
+# retire, add again, refused add); the machine through the service below does the rest.
+TestRandomProgramsOnTheRootAlone.settings = settings(
+    TestRandomProgramsOnTheRootAlone.settings, stateful_step_count=10
+)
 
 
 # -- every entry point, with the exercise's root -------------------------------------------
@@ -490,10 +495,12 @@ def test_every_entry_point_asks_the_root(entry: str) -> None:
 TestRandomCallsThroughEveryEntryPoint = policy_machine(
     ServicePolicy, policy_id=POLICY_ID, add_routes=ENTRY_POINTS
 ).TestCase
-# Short programs: the untouched stub breaks the invariants in several ways at once, and
-# shrinking long programs would keep a learner waiting.
+# Short programs: the untouched stub breaks the invariants in several ways at once,
+# shrinking long programs would keep a learner waiting, and every step replays the whole
+# stored policy through a new root. Fifteen steps still hold a retired id reused through
+# each entry point.
 TestRandomCallsThroughEveryEntryPoint.settings = settings(
-    TestRandomCallsThroughEveryEntryPoint.settings, stateful_step_count=25
+    TestRandomCallsThroughEveryEntryPoint.settings, stateful_step_count=15
 )
 
 
