@@ -512,16 +512,7 @@ class PolicySession(Generic[_Policy]):
         details: tuple[Mapping[str, object], Sequence[str]],
     ) -> _Refusal:
         before = self.state()
-        fields, mentions = details
-        refused = expect_refusal(
-            expected,
-            step,
-            command,
-            self.steps,
-            _invariant_words(expected),
-            fields=fields,
-            mentions=mentions,
-        )
+        refused = _expect_policy_refusal(expected, step, command, self.steps, details)
         after = f" -- after: {'; '.join([*self.steps, step])}"
         now = self.state()
         assert now == before, (
@@ -534,8 +525,17 @@ class PolicySession(Generic[_Policy]):
         return refused
 
 
-def _invariant_words(error: type[Exception]) -> str:
-    return next((words for kind, words in INVARIANT_WORDS.items() if kind is error), "")
+def _expect_policy_refusal(
+    expected: type[_Refusal],
+    step: str,
+    command: Callable[[], object],
+    steps: Sequence[str],
+    details: tuple[Mapping[str, object], Sequence[str]],
+) -> _Refusal:
+    # A policy's refusal names its invariant, and must carry the details refusal_details gave.
+    words = next((words for kind, words in INVARIANT_WORDS.items() if kind is expected), "")
+    fields, mentions = details
+    return expect_refusal(expected, step, command, steps, words, fields=fields, mentions=mentions)
 
 
 def rule_values(rule: Any) -> tuple[str, str, timedelta, float]:
@@ -598,23 +598,14 @@ def policy_machine(
             watch: tuple[str, timedelta] | None = None,
         ) -> None:
             before = self._state()
-            watched_by = next((r for r in self.model.active if r.watch == watch), None)
-            fields, mentions = refusal_details(
+            details = refusal_details(
                 expected,
                 policy_id,
                 rule_id,
                 retired_ids={r.rule_id for r, _ in self.model.retired},
-                watched_by=watched_by,
+                watched_by=next((r for r in self.model.active if r.watch == watch), None),
             )
-            expect_refusal(
-                expected,
-                step,
-                command,
-                self.steps,
-                _invariant_words(expected),
-                fields=fields,
-                mentions=mentions,
-            )
+            _expect_policy_refusal(expected, step, command, self.steps, details)
             assert self._state() == before, (
                 f"refused command {step} changed the policy -- after: {'; '.join(self.steps)}"
             )
