@@ -44,7 +44,7 @@ def test_a_passing_exercise_gets_a_done_line_and_the_next_step(warm_course: Path
     solve(warm_course, EX01, "policy.py")
     result = run_cli(warm_course, "check", EX01)
     assert result.code == 0
-    assert f"done: all 10 tests of {EX01} pass" in result.out
+    assert f"done: all 19 tests of {EX01} pass" in result.out
     assert "Next: exercise 2, Double a number" in result.out
     assert "FAIL" not in result.out
 

@@ -56,7 +56,7 @@ def test_saving_a_file_re_runs_the_check(warm_course: Path) -> None:
     watcher.join(HANG_GUARD)
     first, second = out.getvalue().split(WATCHING)
     assert "FAIL" in first
-    assert f"done: all 10 tests of {EX01} pass" in second
+    assert f"done: all 19 tests of {EX01} pass" in second
     assert codes == [0]
 
 

@@ -236,7 +236,7 @@ def rule_order(item: Any) -> str:
 
 @pytest.mark.parametrize("collection", ["active_rules", "retired_rules"])
 @pytest.mark.parametrize(("change", "how"), LIST_CHANGES, ids=[c for c, _ in LIST_CHANGES])
-def test_no_in_place_change_to_an_exposed_collection_reaches_the_policy(
+def test_the_exposed_collections_cannot_be_changed_in_place(
     collection: str, change: str, how: Callable[[Any, Any], object]
 ) -> None:
     check_route(
