@@ -16,7 +16,7 @@ the reference implementation passes::
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -120,6 +120,11 @@ class PolicyLike(Protocol):
     """The reading and command API shared by every policy-shaped aggregate in the course."""
 
     @property
+    def policy_id(self) -> str:
+        """The policy's identity; every refusal names it."""
+        ...
+
+    @property
     def active_rules(self) -> Sequence[ActiveRule]:
         """Active rules in activation order; no two watch the same (metric, window)."""
         ...
@@ -149,6 +154,67 @@ class PolicyLike(Protocol):
 def describe_watch(metric: str, window: timedelta) -> str:
     """``(cpu, 5m)``: how a (metric, window) pair reads in messages."""
     return f"({metric}, {format_window(window)})"
+
+
+def describe(value: object) -> str:
+    """How a value reads in a failure message, in the domain's words.
+
+    A rule reads ``r1(cpu, 5m)``, a retired one ``r1(cpu, 5m) retired for 'noisy'``,
+    an event ``RuleActivated(r1(cpu, 5m))``, a window ``5m``, a stored policy
+    ``checkout v2: active (...), retired (...)``; tuples, lists and dicts read
+    item by item, so ``(r1(cpu, 5m),)`` and ``()`` are told apart at a glance.
+    Anything else with a ``describe()`` method describes itself.
+    """
+    if value is None:
+        return "none"
+    if isinstance(value, timedelta):
+        return format_window(value)
+    if isinstance(value, RuleActivated):
+        return f"RuleActivated({describe(value.rule)})"
+    if isinstance(value, RuleRetired):
+        return f"RuleRetired({value.rule_id}, {value.reason!r})"
+    if isinstance(value, tuple):
+        items = [describe(item) for item in value]
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    if isinstance(value, list):
+        return f"[{', '.join(describe(item) for item in value)}]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{describe(k)}: {describe(v)}" for k, v in value.items()) + "}"
+    shaped: Any = value  # duck-typed: the exercises bring rule and policy classes of their own
+    if hasattr(shaped, "rule") and hasattr(shaped, "reason") and not hasattr(shaped, "describe"):
+        return f"{describe(shaped.rule)} retired for {shaped.reason!r}"
+    if all(hasattr(shaped, name) for name in ("policy_id", "version", "active_rules")):
+        retired = tuple(getattr(shaped, "retired_rules", ()))
+        return (
+            f"{shaped.policy_id} v{shaped.version}: active {describe(tuple(shaped.active_rules))}"
+            f", retired {describe(retired)}"
+        )
+    if all(hasattr(shaped, name) for name in ("policy_id", "version", "alerts")):
+        return f"alerts of {shaped.policy_id} v{shaped.version}: {describe(tuple(shaped.alerts))}"
+    describe_itself = getattr(value, "describe", None)
+    if callable(describe_itself):
+        return str(describe_itself())
+    return repr(value)
+
+
+def expect_equal(
+    what: str, expected: object, actual: object, steps: Sequence[str] = (), why: str = ""
+) -> None:
+    """Assert ``actual == expected``; otherwise fail in domain words.
+
+    The message names what was read, both values through :func:`describe`,
+    and the steps that led there, e.g. ``after add r1(cpu, 5m), active_rules
+    should be (r1(cpu, 5m),), but was ()``, then ``: why`` if given. Every
+    happy-path check in the exercises goes through it, so a learner never
+    reads a bare ``assert [] == [...]``.
+    """
+    if actual == expected:
+        return
+    after = f"after {'; '.join(steps)}, " if steps else ""
+    because = f": {why}" if why else ""
+    raise AssertionError(
+        f"{after}{what} should be {describe(expected)}, but was {describe(actual)}{because}"
+    )
 
 
 @dataclass
@@ -245,7 +311,7 @@ INVARIANT_WORDS: dict[type[DomainError], str] = {
 """The invariant each refusal protects, in the words failure messages use."""
 
 
-_Refusal = TypeVar("_Refusal", bound=DomainError)
+_Refusal = TypeVar("_Refusal", bound=Exception)
 
 
 def expect_refusal(
@@ -254,6 +320,9 @@ def expect_refusal(
     command: Callable[[], object],
     steps: Sequence[str] = (),
     invariant: str = "",
+    *,
+    fields: Mapping[str, object] | None = None,
+    mentions: Sequence[str] = (),
 ) -> _Refusal:
     """Run ``command``, which must raise ``expected``; return the error.
 
@@ -262,21 +331,82 @@ def expect_refusal(
     within a policy, retired ids included), but it was accepted -- after: add
     r1(cpu, 5m); retire r1 ('replaced'); add r1(memory, 5m)``. A refusal of
     another type is as wrong as none: callers catch the domain's errors.
+
+    A refusal must also tell the truth: each of ``fields`` (attribute name ->
+    value, e.g. ``{"rule_id": "r1", "retired": True}``) must be what the error
+    carries, and each of ``mentions`` must appear in its message.
     """
     why = f" ({invariant})" if invariant else ""
     after = f" -- after: {'; '.join([*steps, step])}"
     try:
         command()
-    except expected as refused:
-        return refused
+    except expected as caught:
+        refused = caught
     except Exception as other:
         raise AssertionError(
             f"{step} should be refused with {expected.__name__}{why}, but it raised "
             f"{type(other).__name__}: {other}{after}"
         ) from other
-    raise AssertionError(
-        f"{step} should be refused with {expected.__name__}{why}, but it was accepted{after}"
-    )
+    else:
+        raise AssertionError(
+            f"{step} should be refused with {expected.__name__}{why}, but it was accepted{after}"
+        )
+    # Checked outside the except block, so a failure reads as one error, not two chained.
+    _check_refusal_tells_the_truth(refused, step, fields or {}, mentions, after)
+    return refused
+
+
+def _check_refusal_tells_the_truth(
+    refused: Exception,
+    step: str,
+    fields: Mapping[str, object],
+    mentions: Sequence[str],
+    after: str,
+) -> None:
+    name = type(refused).__name__
+    for field_name, value in fields.items():
+        carried = getattr(refused, field_name, None)
+        # `is` for flags: retired=1 or a truthy string would read right and mean nothing.
+        if carried != value or (isinstance(value, bool) and carried is not value):
+            raise AssertionError(
+                f"{step} was refused with {name}, as it should be, but the error says "
+                f"{field_name}={describe(carried)} where it should say {field_name}="
+                f"{describe(value)} ({name}: {refused}); callers read it to tell the user "
+                f"what went wrong{after}"
+            )
+    for text in mentions:
+        if text not in str(refused):
+            raise AssertionError(
+                f"{step} was refused with {name}, as it should be, but its message "
+                f"{str(refused)!r} does not name {text}{after}"
+            )
+
+
+def refusal_details(
+    error: type[Exception],
+    policy_id: str,
+    rule_id: str,
+    *,
+    retired_ids: Collection[str] = (),
+    watched_by: ActiveRule | None = None,
+    watch: tuple[str, timedelta] | None = None,
+) -> tuple[dict[str, object], tuple[str, ...]]:
+    """The ``fields`` and ``mentions`` a policy's refusal must carry, for :func:`expect_refusal`.
+
+    Every refusal names the policy and the rule. ``DuplicateRuleId`` and
+    ``UnknownRule`` also say whether the id belongs to a retired rule
+    (``retired_ids`` holds the policy's retired ids before the command);
+    ``DuplicateMetricWindow`` names the active rule ``watched_by`` that already
+    watches the pair, and its message names the pair, e.g. ``(cpu, 5m)``.
+    """
+    fields: dict[str, object] = {"policy_id": policy_id, "rule_id": rule_id}
+    mentions: tuple[str, ...] = ()
+    if error in (DuplicateRuleId, UnknownRule):
+        fields["retired"] = rule_id in retired_ids
+    if error is DuplicateMetricWindow and watched_by is not None:
+        fields["existing_rule_id"] = watched_by.rule_id
+        mentions = (describe_watch(*(watch or watched_by.watch)),)
+    return fields, mentions
 
 
 class PolicySession(Generic[_Policy]):
@@ -309,18 +439,43 @@ class PolicySession(Generic[_Policy]):
         )
 
     def refuses_add(self, rule: ActiveRule, expected: type[_Refusal]) -> _Refusal:
-        """Adding ``rule`` must raise ``expected`` and change nothing; return the error."""
+        """Adding ``rule`` must raise ``expected``, telling the truth, and change nothing.
+
+        The error must name this policy and the rule, say whether a reused id
+        is retired, and for a watched pair name the rule watching it
+        (:func:`refusal_details`). Returns the error.
+        """
+        details = refusal_details(
+            expected,
+            self.policy.policy_id,
+            rule.rule_id,
+            retired_ids=self._retired_ids(),
+            watched_by=self.policy.active_rule_for(*rule.watch),
+            watch=rule.watch,
+        )
         return self._refuses(
-            f"add {rule.describe()}", expected, lambda: self.policy.add_active_rule(rule)
+            f"add {rule.describe()}", expected, lambda: self.policy.add_active_rule(rule), details
         )
 
-    def refuses_retire(self, rule_id: str, reason: str, expected: type[DomainError]) -> DomainError:
-        """Retiring ``rule_id`` must raise ``expected`` and change nothing; return the error."""
+    def refuses_retire(self, rule_id: str, reason: str, expected: type[_Refusal]) -> _Refusal:
+        """Retiring ``rule_id`` must raise ``expected``, telling the truth, and change nothing.
+
+        The error must name this policy and the rule, and an ``UnknownRule``
+        must say whether the id belongs to a retired rule. Returns the error.
+        """
+        details = refusal_details(
+            expected, self.policy.policy_id, rule_id, retired_ids=self._retired_ids()
+        )
         return self._refuses(
             f"retire {rule_id} ({reason!r})",
             expected,
             lambda: self.policy.retire_rule(rule_id, reason),
+            details,
         )
+
+    def expect(self, what: str, expected: object, actual: object, why: str = "") -> None:
+        """Assert that ``what`` reads ``expected`` after the steps so far (:func:`expect_equal`)."""
+        expect_equal(what, expected, actual, self.steps, why)
 
     def state(self) -> tuple[object, ...]:
         """Everything a reader can see; override to add an aggregate's own indexes."""
@@ -346,19 +501,41 @@ class PolicySession(Generic[_Policy]):
         self.steps.append(step)
         self.history.extend(self.policy.collect_events())
 
+    def _retired_ids(self) -> set[str]:
+        return {retired.rule_id for retired in self.policy.retired_rules}
+
     def _refuses(
-        self, step: str, expected: type[_Refusal], command: Callable[[], object]
+        self,
+        step: str,
+        expected: type[_Refusal],
+        command: Callable[[], object],
+        details: tuple[Mapping[str, object], Sequence[str]],
     ) -> _Refusal:
         before = self.state()
-        refused = expect_refusal(
-            expected, step, command, self.steps, INVARIANT_WORDS.get(expected, "")
-        )
+        refused = _expect_policy_refusal(expected, step, command, self.steps, details)
         after = f" -- after: {'; '.join([*self.steps, step])}"
-        assert self.state() == before, f"refused command {step} changed the policy{after}"
+        now = self.state()
+        assert now == before, (
+            f"refused command {step} changed the policy: it read {describe(before)}, "
+            f"now {describe(now)}{after}"
+        )
         events = list(self.policy.collect_events())
-        assert events == [], f"refused command {step} recorded events {events}{after}"
+        assert events == [], f"refused command {step} recorded events {describe(events)}{after}"
         self.steps.append(f"{step} (refused)")
         return refused
+
+
+def _expect_policy_refusal(
+    expected: type[_Refusal],
+    step: str,
+    command: Callable[[], object],
+    steps: Sequence[str],
+    details: tuple[Mapping[str, object], Sequence[str]],
+) -> _Refusal:
+    # A policy's refusal names its invariant, and must carry the details refusal_details gave.
+    words = next((words for kind, words in INVARIANT_WORDS.items() if kind is expected), "")
+    fields, mentions = details
+    return expect_refusal(expected, step, command, steps, words, fields=fields, mentions=mentions)
 
 
 def rule_values(rule: Any) -> tuple[str, str, timedelta, float]:
@@ -413,16 +590,28 @@ def policy_machine(
             return (tuple(self.policy.active_rules), tuple(self.policy.retired_rules))
 
         def _refused(
-            self, step: str, expected: type[DomainError], command: Callable[[], None]
+            self,
+            step: str,
+            expected: type[DomainError],
+            command: Callable[[], None],
+            rule_id: str,
+            watch: tuple[str, timedelta] | None = None,
         ) -> None:
             before = self._state()
-            expect_refusal(expected, step, command, self.steps, INVARIANT_WORDS.get(expected, ""))
+            details = refusal_details(
+                expected,
+                policy_id,
+                rule_id,
+                retired_ids={r.rule_id for r, _ in self.model.retired},
+                watched_by=next((r for r in self.model.active if r.watch == watch), None),
+            )
+            _expect_policy_refusal(expected, step, command, self.steps, details)
             assert self._state() == before, (
                 f"refused command {step} changed the policy -- after: {'; '.join(self.steps)}"
             )
             if records_events:
                 events = list(self.policy.collect_events())
-                assert events == [], f"refused command {step} recorded events {events}"
+                assert events == [], f"refused command {step} recorded events {describe(events)}"
             self.steps.append(f"{step} (refused)")
 
         @rule(rule=active_rules(), route=st.sampled_from(sorted(routes)))
@@ -430,7 +619,13 @@ def policy_machine(
             step = f"add {rule.describe()}" + (f" via {route}" if route else "")
             refusal = self.model.refusal_for_add(rule)
             if refusal is not None:
-                self._refused(step, refusal, lambda: routes[route](self.policy, rule))
+                self._refused(
+                    step,
+                    refusal,
+                    lambda: routes[route](self.policy, rule),
+                    rule.rule_id,
+                    rule.watch,
+                )
                 return
             routes[route](self.policy, rule)
             self.model.add(rule)
@@ -438,7 +633,7 @@ def policy_machine(
             if records_events:
                 events = list(self.policy.collect_events())
                 assert events == [RuleActivated(policy_id, rule)], (
-                    f"{step} should record exactly RuleActivated, got {events}"
+                    f"{step} should record exactly RuleActivated, got {describe(events)}"
                 )
                 self.history.extend(events)
 
@@ -447,7 +642,9 @@ def policy_machine(
             step = f"retire {rule_id} ({reason!r})"
             refusal = self.model.refusal_for_retire(rule_id, reason)
             if refusal is not None:
-                self._refused(step, refusal, lambda: self.policy.retire_rule(rule_id, reason))
+                self._refused(
+                    step, refusal, lambda: self.policy.retire_rule(rule_id, reason), rule_id
+                )
                 return
             self.policy.retire_rule(rule_id, reason)
             self.model.retire(rule_id, reason)
@@ -455,7 +652,7 @@ def policy_machine(
             if records_events:
                 events = list(self.policy.collect_events())
                 assert events == [RuleRetired(policy_id, rule_id, reason)], (
-                    f"{step} should record exactly RuleRetired, got {events}"
+                    f"{step} should record exactly RuleRetired, got {describe(events)}"
                 )
                 self.history.extend(events)
 
@@ -525,12 +722,15 @@ __all__ = [
     "active_rules",
     "blank_reasons",
     "check_policy_invariants",
+    "describe",
     "describe_watch",
+    "expect_equal",
     "expect_refusal",
     "metrics",
     "policies",
     "policy_machine",
     "reasons",
+    "refusal_details",
     "rule_ids",
     "rule_values",
     "thresholds",

@@ -9,7 +9,10 @@ suite never reads them. The stubs as shipped come from the course snapshot
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
@@ -23,6 +26,7 @@ from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.decoys import discover_decoys
 from aggregates_course.course.pristine import load_manifest
 from aggregates_course.course.pytest_results import describe_failure
+from aggregates_course.course.runner import PLUGIN, REPORT_ENV
 from aggregates_course.course.target import configure_target, current_target
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
@@ -98,13 +102,31 @@ def run_exercise(
     first_failure_only: bool = False,
     profile: str = "gate",
     select: str = "",
+    fresh_process: bool = False,
 ) -> GateRun:
-    """Run ``exercises/<slug>`` against ``target`` in this process; count outcomes per module.
+    """Run ``exercises/<slug>`` against ``target``; count outcomes per test module.
 
     ``first_failure_only`` stops at the first failing test, for runs that only
     need to prove that something fails. ``profile`` is the Hypothesis profile;
     ``select``, when given, is a ``-k`` expression choosing the tests to run.
+    The run is in this process, unless ``fresh_process`` asks for a new one, as
+    a learner's or an instructor's command has: Hypothesis draws on constants
+    from every module already imported, so only a fresh process finds the
+    counterexample that command finds (it records no imported files).
     """
+    arguments = [
+        *(["--exitfirst"] if first_failure_only else []),
+        str(COURSE_ROOT / "exercises" / slug),
+        f"--target={target}",
+        f"--rootdir={COURSE_ROOT}",
+        "-p",
+        "no:cacheprovider",
+        f"--hypothesis-profile={profile}",
+        "-q",
+        *(["-k", select] if select else []),
+    ]
+    if fresh_process:
+        return _run_in_a_fresh_process(pytester, arguments)
     imports = _ImportRecorder()
     failures = _FailureRecorder()
     # The inner run sets its Hypothesis profile and --target globally; give the outer
@@ -112,18 +134,7 @@ def run_exercise(
     outer_profile = settings.get_current_profile_name()
     outer_target = current_target()
     try:
-        recorder = pytester.inline_run(
-            *(["--exitfirst"] if first_failure_only else []),
-            str(COURSE_ROOT / "exercises" / slug),
-            f"--target={target}",
-            f"--rootdir={COURSE_ROOT}",
-            "-p",
-            "no:cacheprovider",
-            f"--hypothesis-profile={profile}",
-            "-q",
-            *(["-k", select] if select else []),
-            plugins=[imports, failures],
-        )
+        recorder = pytester.inline_run(*arguments, plugins=[imports, failures])
     finally:
         settings.load_profile(outer_profile)
         configure_target(COURSE_ROOT, outer_target)
@@ -144,6 +155,40 @@ def run_exercise(
     return GateRun(
         dict(passed), dict(failed), errors, first_failure, imports.files, tuple(failures.failures)
     )
+
+
+def _run_in_a_fresh_process(pytester: pytest.Pytester, arguments: list[str]) -> GateRun:
+    # The CLI's own plugin writes each test's outcome and message, worded as check words it.
+    report = pytester.path / "report.json"
+    command = [sys.executable, "-m", "pytest", *arguments, "-p", PLUGIN]
+    finished = subprocess.run(
+        command,
+        cwd=COURSE_ROOT,
+        env={**os.environ, REPORT_ENV: str(report)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        document = json.loads(report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        output = finished.stdout + finished.stderr
+        return GateRun({}, {}, [f"pytest wrote no report:\n{output}"], "", frozenset(), ())
+    passed: dict[str, int] = defaultdict(int)
+    failed: dict[str, int] = defaultdict(int)
+    errors = [str(error["id"]) for error in document["collection_errors"]]
+    failures: list[Failure] = []
+    for test in document["tests"]:
+        module = test["id"].split("::")[0]
+        if test["status"] == "passed":
+            passed[module] += 1
+        elif test["status"] == "failed":
+            failed[module] += 1
+            failures.append(Failure(test["id"], str(test["message"])))
+        elif test["status"] == "error":
+            errors.append(f"{test['id']} (setup or teardown)")
+    first_failure = failures[0].message if failures else ""
+    return GateRun(dict(passed), dict(failed), errors, first_failure, frozenset(), tuple(failures))
 
 
 class _FailureRecorder:

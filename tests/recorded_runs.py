@@ -124,6 +124,7 @@ def perform(pytester: pytest.Pytester, spec: RunSpec, scratch: Path) -> dict[str
         first_failure_only=spec.exitfirst,
         profile=spec.profile,
         select=spec.select,
+        fresh_process=draws_examples(spec),
     )
     return {
         "command": spec.command,
@@ -168,12 +169,14 @@ def this_python() -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def varies_with_python(spec: RunSpec) -> bool:
-    """True for runs whose output depends on the Python version.
+def draws_examples(spec: RunSpec) -> bool:
+    """True for runs in which Hypothesis generates examples, so their output can vary.
 
     Hypothesis derives a derandomized run's seed from the test's compiled code,
-    so another Python version explores (and shrinks to) a different, equally real
-    counterexample; runs of the hand-written examples are the same everywhere.
+    so another Python version explores (and shrinks to) a different, equally
+    real counterexample; and it draws on constants from every module already
+    imported, so such a run is repeated in a fresh process, as the room runs
+    it. Runs of the hand-written examples are the same everywhere.
     """
     return spec.profile != "explicit"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,12 @@ REPO = Path(__file__).resolve().parent.parent
 EX01 = "ex01_aggregate_root"
 EX02 = "ex02_double"
 EX03 = "ex03_not_written_yet"
+
+
+def done_line(slug: str) -> re.Pattern[str]:
+    """What ``check`` prints when every test of ``slug`` passes, whatever their number."""
+    return re.compile(rf"done: all [1-9]\d* tests of {re.escape(slug)} pass")
+
 
 EX02_STUB = '''"""Exercise 2 (a test double): write double()."""
 

@@ -88,9 +88,12 @@ def test_decoy_fails_on_every_run(pytester: pytest.Pytester, decoy: Decoy, tmp_p
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_every_exercise_has_at_least_three_decoys(slug: str) -> None:
+def test_every_exercise_has_at_least_six_decoys_one_of_them_gaming(slug: str) -> None:
     names = [decoy.name for decoy in DECOYS if decoy.exercise == slug]
-    assert len(names) >= 3, f"{slug} has decoys {names}"
+    assert len(names) >= 6, f"{slug} has decoys {names}"
+    # A gaming answer special-cases what the tests use; every exercise must refuse one.
+    gaming = [d.name for d in DECOYS if d.exercise == slug and d.mistake.startswith("gaming:")]
+    assert gaming, f"{slug} has no decoy whose mistake starts with 'gaming:' among {names}"
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -107,7 +110,7 @@ def test_exercise_has_its_files(slug: str) -> None:
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_readme_shows_the_catalog_hints_and_check_command(slug: str) -> None:
+def test_readme_shows_the_nudge_only_and_points_to_the_hint_command(slug: str) -> None:
     exercise = next(e for e in CATALOG if e.slug == slug)
     readme = exercise.readme.read_text(encoding="utf-8")
     assert exercise.check_command in readme
@@ -119,8 +122,13 @@ def test_readme_shows_the_catalog_hints_and_check_command(slug: str) -> None:
         "## Review question",
     ):
         assert heading in readme, f"{exercise.readme} lacks {heading!r}"
-    for hint in exercise.hints:
-        assert hint in readme, f"{exercise.readme} and exercises.toml disagree on hint {hint!r}"
+    hints = readme.split("## Hints", 1)[1].split("\n## ", 1)[0]
+    assert "uv run aggregates-course hint" in hints, f"{exercise.readme} does not point to `hint`"
+    nudge, *later = exercise.hints
+    assert nudge in hints, f"{exercise.readme} and exercises.toml disagree on the nudge"
+    # The pointer and the worked step spoil the exercise: only `hint` shows them, on request.
+    for hint in later:
+        assert hint not in readme, f"{exercise.readme} gives away a later hint: {hint!r}"
 
 
 def test_a_gate_run_leaves_the_outer_profile_and_target_alone(pytester: pytest.Pytester) -> None:

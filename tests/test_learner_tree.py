@@ -43,7 +43,7 @@ READERS_OF_EXERCISE_FILES = (
     "tests/test_course_gate.py::test_untouched_stub_fails_in_every_module_without_errors",
     "tests/test_course_gate.py::test_the_learner_path_never_imports_solutions",
     "tests/test_course_gate.py::test_exercise_has_its_files",
-    "tests/test_course_gate.py::test_readme_shows_the_catalog_hints_and_check_command",
+    "tests/test_course_gate.py::test_readme_shows_the_nudge_only_and_points_to_the_hint_command",
     "tests/test_cli_check.py::test_a_failing_exercise_shows_only_its_first_failing_test",
     "tests/test_cli_check.py::test_a_passing_exercise_gets_a_done_line_and_the_next_step",
     "tests/test_cli_pristine.py",

@@ -341,8 +341,11 @@ def _test_name(node_id: str) -> str:
 
 def _identifier(name: str) -> str:
     """Inline code that may wrap only after an underscore, never inside a word."""
-    parts = (html.escape(part) for part in name.split("_"))
-    return '<code class="identifier">' + "_<wbr>".join(parts) + "</code>"
+    # Each part is one unbreakable run: a browser would otherwise break at a hyphen too,
+    # as in a parametrized test's ``[fake-1]``. The underscore is written as an entity,
+    # or Markdown would read ``_..._`` between the runs as emphasis.
+    parts = (f"<span>{html.escape(part)}</span>" for part in name.split("_"))
+    return '<code class="identifier">' + "&#95;<wbr>".join(parts) + "</code>"
 
 
 def _said(message: str) -> str:

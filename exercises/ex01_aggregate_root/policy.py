@@ -50,11 +50,19 @@ class MonitoringPolicy:
         return self._by_watch.get((metric, window))
 
     def add_active_rule(self, rule: ActiveRule) -> None:
-        """Activate ``rule``, or raise DuplicateRuleId / DuplicateMetricWindow.
+        """Activate ``rule``, or refuse it and change nothing.
+
+        Refuse, before the first write, by raising:
+
+        * ``DuplicateRuleId(policy_id, rule_id, *, retired)`` when an active or a
+          retired rule already has ``rule.rule_id``; ``retired`` says which;
+        * ``DuplicateMetricWindow(policy_id, rule_id, existing_rule_id, watch)``
+          when the active rule ``existing_rule_id`` already watches the pair;
+          ``watch`` is the pair as text, e.g. ``"(cpu, 5m)"``:
+          ``f"({rule.metric}, {format_window(rule.window)})"``.
 
         On success, store the rule in ``_active`` and ``_by_watch`` and record
-        ``RuleActivated(self.policy_id, rule)`` in ``_events``. Messages for the
-        errors can use ``format_window(rule.window)``.
+        ``RuleActivated(self.policy_id, rule)`` in ``_events``.
         """
         raise NotImplementedError(
             "add_active_rule: refuse a reused rule id (active or retired) with DuplicateRuleId "

@@ -1,5 +1,8 @@
 """Exercise 1 specification: add_active_rule on the aggregate root.
 
+One named example per behaviour of the README's goal list, then random
+programs of commands on top.
+
 Run: uv run pytest exercises/ex01_aggregate_root
 """
 
@@ -21,6 +24,11 @@ from aggregates_course.course.target import load_target
 from aggregates_course.testing import PolicyLike, PolicySession, policy_machine
 
 FIVE_MINUTES = timedelta(minutes=5)
+ONE_MINUTE = timedelta(minutes=1)
+ONE_HOUR = timedelta(hours=1)
+
+# (metric, window) pairs the examples watch: a check that special-cases one of them fails.
+WATCHES = [("cpu", FIVE_MINUTES), ("memory", ONE_HOUR), ("错误率", ONE_MINUTE)]
 
 
 def solution() -> ModuleType:
@@ -32,8 +40,8 @@ def new_policy(policy_id: str = "policy-1") -> PolicyLike:
     return policy
 
 
-def session_with(*rules: ActiveRule) -> PolicySession[PolicyLike]:
-    session = PolicySession(new_policy())
+def session_with(*rules: ActiveRule, policy_id: str = "policy-1") -> PolicySession[PolicyLike]:
+    session = PolicySession(new_policy(policy_id))
     for active in rules:
         session.add(active)
     return session
@@ -43,36 +51,38 @@ def rule(rule_id: str, metric: str = "cpu", window: timedelta = FIVE_MINUTES) ->
     return ActiveRule(rule_id=rule_id, metric=metric, window=window, threshold=0.9)
 
 
+# -- an accepted rule ------------------------------------------------------------------------
+
+
 def test_an_added_rule_becomes_active_and_indexed() -> None:
-    policy = new_policy()
-    policy.add_active_rule(rule("r1"))
-    assert policy.active_rules == (rule("r1"),)
-    assert policy.active_rule_for("cpu", FIVE_MINUTES) == rule("r1")
-    assert policy.collect_events() == [RuleActivated("policy-1", rule("r1"))]
-
-
-def test_a_reused_active_id_is_refused() -> None:
     session = session_with(rule("r1"))
-    session.refuses_add(rule("r1", metric="memory"), DuplicateRuleId)
+    session.expect("active_rules", (rule("r1"),), tuple(session.policy.active_rules))
+    session.expect(
+        "active_rule_for(cpu, 5m)", rule("r1"), session.policy.active_rule_for("cpu", FIVE_MINUTES)
+    )
+    session.expect("the recorded events", [RuleActivated("policy-1", rule("r1"))], session.history)
 
 
-def test_a_retired_id_is_never_reused() -> None:
-    session = session_with(rule("r1"))
-    session.retire("r1", "replaced")
-    session.refuses_add(rule("r1", metric="memory"), DuplicateRuleId)
-
-
-def test_two_active_rules_cannot_watch_the_same_metric_and_window() -> None:
-    session = session_with(rule("r1"))
-    session.refuses_add(rule("r2"), DuplicateMetricWindow)
+def test_rules_stay_active_in_the_order_they_were_added() -> None:
+    session = session_with(rule("r2", "memory"), rule("r1"), policy_id="checkout")
+    session.expect(
+        "active_rules", (rule("r2", "memory"), rule("r1")), tuple(session.policy.active_rules)
+    )
+    session.expect(
+        "the recorded events",
+        [RuleActivated("checkout", rule("r2", "memory")), RuleActivated("checkout", rule("r1"))],
+        session.history,
+    )
 
 
 @pytest.mark.parametrize(
-    ("metric", "window"), [("cpu", timedelta(hours=1)), ("memory", FIVE_MINUTES)]
+    ("metric", "window"), [("cpu", ONE_HOUR), ("memory", FIVE_MINUTES)], ids=["window", "metric"]
 )
 def test_the_same_metric_or_window_alone_is_allowed(metric: str, window: timedelta) -> None:
     session = session_with(rule("r1"), rule("r2", metric, window))
-    assert [r.rule_id for r in session.policy.active_rules] == ["r1", "r2"]
+    session.expect(
+        "active_rules", (rule("r1"), rule("r2", metric, window)), tuple(session.policy.active_rules)
+    )
     session.check()
 
 
@@ -80,8 +90,49 @@ def test_a_retired_rules_watch_is_free_again() -> None:
     session = session_with(rule("r1"))
     session.retire("r1", "replaced")
     session.add(rule("r2"))
-    assert session.policy.active_rule_for("cpu", FIVE_MINUTES) == rule("r2")
+    session.expect(
+        "active_rule_for(cpu, 5m)", rule("r2"), session.policy.active_rule_for("cpu", FIVE_MINUTES)
+    )
     session.check()
+
+
+@pytest.mark.parametrize("other_id", ["R1", "r10", "\uff521"], ids=["case", "prefix", "full width"])
+def test_rule_ids_compare_exactly(other_id: str) -> None:
+    # R1 is not r1: ids are compared as they are, never folded, trimmed or matched by prefix.
+    session = session_with(rule("r1"))
+    session.retire("r1", "replaced")
+    session.add(rule(other_id, "memory"))
+    session.add(rule("r2"))
+    session.expect(
+        "active_rules", (rule(other_id, "memory"), rule("r2")), tuple(session.policy.active_rules)
+    )
+    session.check()
+
+
+# -- refusals ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule_id", ["r1", "cpu-hot"])
+def test_a_reused_active_id_is_refused(rule_id: str) -> None:
+    session = session_with(rule(rule_id))
+    session.refuses_add(rule(rule_id, metric="memory"), DuplicateRuleId)
+
+
+@pytest.mark.parametrize("rule_id", ["r1", "cpu-hot"])
+def test_a_retired_id_is_never_reused(rule_id: str) -> None:
+    session = session_with(rule(rule_id))
+    session.retire(rule_id, "replaced")
+    refused = session.refuses_add(rule(rule_id, metric="memory"), DuplicateRuleId)
+    session.expect("DuplicateRuleId.retired", True, refused.retired)
+
+
+@pytest.mark.parametrize(("metric", "window"), WATCHES, ids=[m for m, _ in WATCHES])
+def test_two_active_rules_cannot_watch_the_same_metric_and_window(
+    metric: str, window: timedelta
+) -> None:
+    session = session_with(rule("r1", metric, window), policy_id="checkout")
+    refused = session.refuses_add(rule("r2", metric, window), DuplicateMetricWindow)
+    session.expect("DuplicateMetricWindow.existing_rule_id", "r1", refused.existing_rule_id)
 
 
 @pytest.mark.parametrize(
@@ -90,10 +141,24 @@ def test_a_retired_rules_watch_is_free_again() -> None:
     ids=["duplicate id", "duplicate watch"],
 )
 def test_a_refused_add_changes_nothing(refused: ActiveRule, error: type[DomainError]) -> None:
-    # refuses_add also checks that rules, index and events are exactly as before.
-    session = session_with(rule("r1"))
+    # refuses_add also checks that rules, index and events are exactly as before, and
+    # that the error names the policy, the rule and what it clashed with.
+    session = session_with(rule("r1"), rule("r3", "memory"))
     session.refuses_add(refused, error)
     session.check()
+    session.add(rule("r4", "latency_p99"))
+    session.expect(
+        "active_rules",
+        (rule("r1"), rule("r3", "memory"), rule("r4", "latency_p99")),
+        tuple(session.policy.active_rules),
+    )
 
+
+def test_a_reused_id_is_refused_as_such_even_when_its_watch_clashes_too() -> None:
+    session = session_with(rule("r1"))
+    session.refuses_add(rule("r1"), DuplicateRuleId)
+
+
+# -- random programs -----------------------------------------------------------------------
 
 TestRandomProgramsOfCommands = policy_machine(lambda policy_id: new_policy(policy_id)).TestCase

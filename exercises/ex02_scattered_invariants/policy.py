@@ -5,10 +5,12 @@ other places in ``service.py``, each guarding a different part of the rules.
 Your job starts here. Make ``add_active_rule`` refuse, before it changes
 anything:
 
-* a rule id already used in this policy, by an active or a retired rule,
-  with :class:`DuplicateRuleId`;
+* a rule id already used in this policy, by an active or a retired rule, with
+  ``DuplicateRuleId(policy_id, rule_id, *, retired)``, ``retired`` saying which;
 * a (metric, window) an active rule already watches, with
-  :class:`DuplicateMetricWindow`.
+  ``DuplicateMetricWindow(policy_id, rule_id, existing_rule_id, watch)``, where
+  ``existing_rule_id`` is the rule watching it and ``watch`` the pair as text,
+  e.g. ``"(cpu, 5m)"``: ``f"({rule.metric}, {format_window(rule.window)})"``.
 
 Then go to ``service.py`` and delete the scattered checks (its docstring says where).
 """
@@ -64,8 +66,10 @@ class MonitoringPolicy:
         """Activate ``rule`` and record :class:`RuleActivated`.
 
         TO DO: this is where every check on a new rule belongs. Refuse a reused
-        id (active or retired) with DuplicateRuleId and a watched (metric,
-        window) with DuplicateMetricWindow, before the first write.
+        id (active or retired) with ``DuplicateRuleId(policy_id, rule_id, *,
+        retired)`` and a watched (metric, window) with
+        ``DuplicateMetricWindow(policy_id, rule_id, existing_rule_id, watch)``,
+        before the first write.
         """
         self._active.append(rule)
         self._events.append(RuleActivated(self.policy_id, rule))

@@ -15,6 +15,17 @@ Seal it. Every one of those routes must either raise (``AttributeError``,
 ``TypeError``, ``FrozenInstanceError``) or leave the policy exactly as it was.
 Reading stays the same: ``active_rules`` and ``retired_rules`` still iterate,
 index and ``len()`` as before, and the method names do not change.
+
+What raises: you need not raise these yourself. A frozen dataclass raises
+``dataclasses.FrozenInstanceError`` on assignment, a tuple has no ``append``
+(``AttributeError``) and refuses item assignment (``TypeError``), a property
+without a setter raises ``AttributeError``. If you refuse a value that only
+looks like a ``Rule`` or ``RetiredRule``, raise ``TypeError`` naming its class,
+e.g. ``TypeError(f"expected a Rule, not {type(rule).__name__}")``. The
+commands' refusals stay as they are: ``DuplicateRuleId(policy_id, rule_id, *,
+retired)``, ``DuplicateMetricWindow(policy_id, rule_id, existing_rule_id,
+watch)``, ``UnknownRule(policy_id, rule_id, *, retired)`` and
+``InvalidReason(policy_id, rule_id)``.
 """
 
 from __future__ import annotations

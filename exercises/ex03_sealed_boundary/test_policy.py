@@ -37,10 +37,12 @@ from aggregates_course.testing import (
     WINDOWS,
     active_rules,
     check_policy_invariants,
+    expect_equal,
     expect_refusal,
     metrics,
     policy_machine,
     reasons,
+    refusal_details,
     rule_ids,
     rule_values,
     thresholds,
@@ -107,6 +109,7 @@ def seen(policy: Any) -> dict[str, list[str]]:
                     f"({metric}, {format_window(window)}) -> {show_rule(rule_values(found))}"
                 )
     return {
+        "policy ids": [repr(policy.policy_id)],
         "active rules": [show_rule(rule_values(r)) for r in policy.active_rules],
         "retired rules": [
             f"{show_rule(rule_values(r.rule))} for {r.reason!r}" for r in policy.retired_rules
@@ -186,38 +189,89 @@ def check_route(route: str, mutate: Callable[[Caller], object]) -> None:
     check_policy_invariants(held.policy, [*held.steps, f"{route} ({outcome})"])
 
 
+def add_in_place(items: Any, more: list[Any]) -> Any:
+    """``items += more``: a list changes in place, a tuple makes a new one (or refuses a list)."""
+    items += more
+    return items
+
+
+def multiply_in_place(items: Any, times: int) -> Any:
+    """``items *= times``: a list changes in place, a tuple makes a new one."""
+    items *= times
+    return items
+
+
+def new_item(collection: str) -> Any:
+    """A child that fits ``collection``: a new rule r4(cpu, 5m), or it retired for 'gone'."""
+    if collection == "active_rules":
+        return make_rule("r4")
+    return retired(make_rule("r4"), "gone")
+
+
+LIST_CHANGES: list[tuple[str, Callable[[Any, Any], object]]] = [
+    (".append(new)", lambda items, new: items.append(new)),
+    (".extend([new])", lambda items, new: items.extend([new])),
+    (".insert(0, new)", lambda items, new: items.insert(0, new)),
+    (".remove(first)", lambda items, new: items.remove(items[0])),
+    (".pop()", lambda items, new: items.pop()),
+    (".pop(0)", lambda items, new: items.pop(0)),
+    (".clear()", lambda items, new: items.clear()),
+    (".sort(reverse=True)", lambda items, new: items.sort(key=rule_order, reverse=True)),
+    (".reverse()", lambda items, new: items.reverse()),
+    ("[0] = new", lambda items, new: setitem(items, 0, new)),
+    ("[0:1] = [new, new]", lambda items, new: setitem(items, slice(0, 1), [new, new])),
+    ("[::-1] = items[::-1]", lambda items, new: setitem(items, slice(None, None, -1), items[::-1])),
+    ("[0:0] = [] (then del items[0])", lambda items, new: delitem(items, 0)),
+    ("[:] = [] (by del items[:])", lambda items, new: delitem(items, slice(None))),
+    (" += [new]", lambda items, new: add_in_place(items, [new])),
+    (" *= 2", lambda items, new: multiply_in_place(items, 2)),
+    (" *= 0", lambda items, new: multiply_in_place(items, 0)),
+]
+"""Every way to change a list in place: ``items`` is what the policy handed out, ``new`` a child."""
+
+
+def rule_order(item: Any) -> str:
+    return str(getattr(item, "rule_id", ""))
+
+
+@pytest.mark.parametrize("collection", ["active_rules", "retired_rules"])
+@pytest.mark.parametrize(("change", "how"), LIST_CHANGES, ids=[c for c, _ in LIST_CHANGES])
+def test_the_exposed_collections_cannot_be_changed_in_place(
+    collection: str, change: str, how: Callable[[Any, Any], object]
+) -> None:
+    check_route(
+        f"items = policy.{collection}; items{change}",
+        lambda c: how(getattr(c.policy, collection), new_item(collection)),
+    )
+
+
+@pytest.mark.parametrize("collection", ["active_rules", "retired_rules"])
 @pytest.mark.parametrize(
-    ("route", "mutate"),
-    routes(
+    ("change", "how"),
+    [
         (
-            "policy.active_rules.append(r4(cpu, 5m))",
-            lambda c: c.policy.active_rules.append(make_rule("r4")),
-        ),
-        (
-            "policy.active_rules.insert(0, r1(memory, 1h))",
-            lambda c: c.policy.active_rules.insert(0, make_rule("r1", "memory", ONE_HOUR)),
-        ),
-        (
-            "policy.active_rules[0] = r2(memory, 1h)",
-            lambda c: setitem(c.policy.active_rules, 0, make_rule("r2", "memory", ONE_HOUR)),
-        ),
-        ("del policy.active_rules[0]", lambda c: delitem(c.policy.active_rules, 0)),
-        (
-            "policy.retired_rules.append(RetiredRule(r1(cpu, 5m), 'gone'))",
-            lambda c: c.policy.retired_rules.append(retired(make_rule("r1"), "gone")),
-        ),
-        (
-            "policy.retired_rules[0] = RetiredRule(r2(memory, 1h), 'gone')",
-            lambda c: setitem(
-                c.policy.retired_rules, 0, retired(make_rule("r2", "memory", ONE_HOUR), "gone")
+            " += [new]",
+            lambda policy, name, new: setattr(
+                policy, name, add_in_place(getattr(policy, name), [new])
             ),
         ),
-    ),
+        (
+            " *= 2",
+            lambda policy, name, new: setattr(
+                policy, name, multiply_in_place(getattr(policy, name), 2)
+            ),
+        ),
+    ],
+    ids=["+=", "*="],
 )
-def test_the_exposed_collections_cannot_be_changed_in_place(
-    route: str, mutate: Callable[[Caller], object]
+def test_augmented_assignment_to_an_exposed_collection_cannot_change_the_policy(
+    collection: str, change: str, how: Callable[[Any, str, Any], object]
 ) -> None:
-    check_route(route, mutate)
+    # `policy.active_rules += [x]` changes a list in place, then assigns it back.
+    check_route(
+        f"policy.{collection}{change}",
+        lambda c: how(c.policy, collection, new_item(collection)),
+    )
 
 
 @pytest.mark.parametrize(
@@ -260,9 +314,12 @@ def test_a_childs_fields_cannot_be_assigned_from_outside(
             lambda c: setattr(c.policy, "active_rules", [make_rule("r1"), make_rule("r2")]),
         ),
         ("policy.retired_rules = []", lambda c: setattr(c.policy, "retired_rules", [])),
+        ("policy.policy_id = 'other'", lambda c: setattr(c.policy, "policy_id", "other")),
     ),
 )
-def test_the_collections_cannot_be_replaced(route: str, mutate: Callable[[Caller], object]) -> None:
+def test_the_collections_and_the_policy_id_cannot_be_replaced(
+    route: str, mutate: Callable[[Caller], object]
+) -> None:
     check_route(route, mutate)
 
 
@@ -314,53 +371,94 @@ def test_what_a_query_returned_cannot_change_the_policy(
 
 def test_reading_stays_the_same() -> None:
     held = caller()
-    active, retired_rules = held.policy.active_rules, held.policy.retired_rules
-    assert len(active) == 3
-    assert [r.rule_id for r in active] == ["r1", "r2", "r3"]
-    assert active[0] == make_rule("r1")
-    assert active[-1] == make_rule("r3", "latency_p99")
-    assert make_rule("r2", "memory", ONE_HOUR) in active
-    assert list(retired_rules) == [retired(make_rule("r0", "cpu", ONE_HOUR), "replaced by r1")]
-    assert retired_rules[0].rule_id == "r0"
-    assert held.policy.active_rule_for("cpu", FIVE_MINUTES) == make_rule("r1")
-    assert held.policy.policy_id == POLICY_ID
+    policy, steps = held.policy, held.steps
+    active, retired_rules = policy.active_rules, policy.retired_rules
+    expect_equal("len(policy.active_rules)", 3, len(active), steps)
+    expect_equal("the active rule ids, in order", ["r1", "r2", "r3"], [r.rule_id for r in active])
+    expect_equal("policy.active_rules[0]", make_rule("r1"), active[0], steps)
+    expect_equal("policy.active_rules[-1]", make_rule("r3", "latency_p99"), active[-1], steps)
+    expect_equal(
+        "r2(memory, 1h) in policy.active_rules",
+        True,
+        make_rule("r2", "memory", ONE_HOUR) in active,
+        steps,
+    )
+    expect_equal(
+        "policy.retired_rules",
+        [retired(make_rule("r0", "cpu", ONE_HOUR), "replaced by r1")],
+        list(retired_rules),
+        steps,
+    )
+    expect_equal("policy.retired_rules[0].rule_id", "r0", retired_rules[0].rule_id, steps)
+    expect_equal(
+        "active_rule_for(cpu, 5m)", make_rule("r1"), policy.active_rule_for("cpu", FIVE_MINUTES)
+    )
+    expect_equal("policy.policy_id", POLICY_ID, policy.policy_id, steps)
+    expect_equal("r1.describe()", "r1(cpu, 5m)", make_rule("r1").describe())
+    expect_equal("r1.watch", ("cpu", FIVE_MINUTES), make_rule("r1").watch)
 
 
 def test_the_root_commands_still_guard_the_invariants() -> None:
     held = caller()
-    start = ["create policy-1 with active r1(cpu, 5m), r2, r3 and retired r0(cpu, 1h)"]
+    steps = ["create policy-1 with active r1(cpu, 5m), r2, r3 and retired r0(cpu, 1h)"]
+    fields, mentions = refusal_details(DuplicateRuleId, POLICY_ID, "r0", retired_ids={"r0"})
     expect_refusal(
         DuplicateRuleId,
         "add r0(memory, 5m)",
         lambda: held.policy.add_active_rule(make_rule("r0", "memory", FIVE_MINUTES)),
-        start,
+        steps,
         INVARIANT_WORDS[DuplicateRuleId],
+        fields=fields,
+    )
+    fields, mentions = refusal_details(
+        DuplicateMetricWindow,
+        POLICY_ID,
+        "r4",
+        watched_by=ActiveRule("r1", "cpu", FIVE_MINUTES, 0.9),
     )
     expect_refusal(
         DuplicateMetricWindow,
         "add r4(cpu, 5m)",
         lambda: held.policy.add_active_rule(make_rule("r4")),
-        start,
+        steps,
         INVARIANT_WORDS[DuplicateMetricWindow],
+        fields=fields,
+        mentions=mentions,
     )
     held.policy.retire_rule("r1", "too noisy")
     held.policy.add_active_rule(make_rule("r4"))
-    assert [r.rule_id for r in held.policy.active_rules] == ["r2", "r3", "r4"]
-    assert [r.rule_id for r in held.policy.retired_rules] == ["r0", "r1"]
+    steps += ["retire r1 ('too noisy')", "add r4(cpu, 5m)"]
+    expect_equal(
+        "the active rule ids",
+        ["r2", "r3", "r4"],
+        [r.rule_id for r in held.policy.active_rules],
+        steps,
+    )
+    expect_equal(
+        "the retired rule ids", ["r0", "r1"], [r.rule_id for r in held.policy.retired_rules], steps
+    )
 
 
 @pytest.mark.parametrize(
-    ("active", "retired_ids", "error"),
+    ("active", "retired_ids", "error", "refused_id"),
     [
-        ([("r1", "cpu"), ("r2", "cpu")], [], DuplicateMetricWindow),
-        ([("r1", "cpu"), ("r1", "memory")], [], DuplicateRuleId),
-        ([("r1", "cpu")], ["r1"], DuplicateRuleId),
+        ([("r1", "cpu"), ("r2", "cpu")], [], DuplicateMetricWindow, "r2"),
+        ([("r1", "cpu"), ("r1", "memory")], [], DuplicateRuleId, "r1"),
+        ([("r1", "cpu")], ["r1"], DuplicateRuleId, "r1"),
+        ([], ["r1", "r1"], DuplicateRuleId, "r1"),
     ],
-    ids=["two rules watch (cpu, 5m)", "r1 twice", "r1 active and retired"],
+    ids=["two rules watch (cpu, 5m)", "r1 twice", "r1 active and retired", "r1 retired twice"],
 )
 def test_the_constructor_checks_the_initial_rules(
-    active: list[tuple[str, str]], retired_ids: list[str], error: type[DomainError]
+    active: list[tuple[str, str]], retired_ids: list[str], error: type[DomainError], refused_id: str
 ) -> None:
+    fields, mentions = refusal_details(
+        error,
+        POLICY_ID,
+        refused_id,
+        retired_ids=retired_ids if refused_id in retired_ids else (),
+        watched_by=ActiveRule("r1", "cpu", FIVE_MINUTES, 0.9),
+    )
     expect_refusal(
         error,
         f"create policy-1 with active {[i for i, _ in active]} and retired {retired_ids}",
@@ -370,6 +468,83 @@ def test_the_constructor_checks_the_initial_rules(
             retired_rules=[retired(make_rule(i, "memory", ONE_HOUR), "old") for i in retired_ids],
         ),
         invariant=INVARIANT_WORDS[error],
+        fields=fields,
+        mentions=mentions,
+    )
+
+
+class LookalikeRule:
+    """Not the exercise's ``Rule``, only shaped like one, and mutable: a caller's own class."""
+
+    def __init__(self, rule_id: str, metric: str, window: timedelta, threshold: float) -> None:
+        self.rule_id, self.metric, self.window, self.threshold = rule_id, metric, window, threshold
+
+    @property
+    def watch(self) -> tuple[str, timedelta]:
+        return (self.metric, self.window)
+
+    def describe(self) -> str:
+        return f"{self.rule_id}({self.metric}, {format_window(self.window)})"
+
+
+class LookalikeRetiredRule:
+    """Not the exercise's ``RetiredRule``, only shaped like one, and mutable."""
+
+    def __init__(self, rule: Any, reason: str) -> None:
+        self.rule, self.reason = rule, reason
+
+    @property
+    def rule_id(self) -> str:
+        return str(self.rule.rule_id)
+
+
+def hand_in_a_lookalike(
+    give: Callable[[], object], kind: str, change: str, mutate: Mutation, steps: list[str]
+) -> None:
+    """Hand a mutable lookalike to the policy, then change it: refused, or no effect.
+
+    A refusal is a ``TypeError`` that names the lookalike's class, so the caller learns
+    what it passed; accepting it is fine only if the policy keeps a copy of its own.
+    """
+    step = f"hand in a mutable {kind}"
+    try:
+        policy = give()
+    except TypeError as refused:
+        if kind not in str(refused):
+            raise AssertionError(
+                f"{step} was refused with TypeError, as it may be, but the message "
+                f"{str(refused)!r} does not name {kind}, the class it refused -- after: "
+                f"{'; '.join([*steps, step])}"
+            ) from refused
+        return
+    expect_refused_or_no_effect(policy, change, mutate, [*steps, f"{step} (accepted)"])
+
+
+def test_a_mutable_lookalike_rule_cannot_become_a_child() -> None:
+    held = caller()
+    lookalike = LookalikeRule("r4", "memory", FIVE_MINUTES, 0.9)
+
+    def add() -> Any:
+        held.policy.add_active_rule(lookalike)
+        return held.policy
+
+    hand_in_a_lookalike(
+        add,
+        "LookalikeRule",
+        "lookalike.metric = 'cpu' (the r4 handed to add_active_rule)",
+        lambda: setattr(lookalike, "metric", "cpu"),
+        held.steps,
+    )
+
+
+def test_a_mutable_lookalike_retired_rule_cannot_become_a_child() -> None:
+    lookalike = LookalikeRetiredRule(make_rule("r0", "cpu", ONE_HOUR), "replaced by r1")
+    hand_in_a_lookalike(
+        lambda: policy_module().MonitoringPolicy(POLICY_ID, retired_rules=[lookalike]),
+        "LookalikeRetiredRule",
+        "lookalike.reason = '' (the r0 handed to the constructor)",
+        lambda: setattr(lookalike, "reason", ""),
+        [],
     )
 
 

@@ -9,6 +9,7 @@ Run: uv run pytest exercises/ex05_repository_and_fake
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -31,7 +32,7 @@ from aggregates_course import (
     SqlitePolicyRepository,
 )
 from aggregates_course.course.target import load_target
-from aggregates_course.testing import active_rules, expect_refusal, reasons
+from aggregates_course.testing import active_rules, expect_equal, expect_refusal, reasons
 
 FIVE_MINUTES = timedelta(minutes=5)
 REPOSITORIES = ["fake", "sqlite"]
@@ -84,24 +85,34 @@ def saved_policy(repository: PolicyRepository, policy_id: str = "checkout") -> M
 
 
 def test_loading_an_unknown_id_raises_policy_not_found(repository: PolicyRepository) -> None:
-    refused = expect_refusal(
-        PolicyNotFound, "load nobody", lambda: repository.load("nobody"), ["an empty store"]
+    expect_refusal(
+        PolicyNotFound,
+        "load nobody",
+        lambda: repository.load("nobody"),
+        ["an empty store"],
+        fields={"policy_id": "nobody"},
     )
-    assert refused.policy_id == "nobody"
 
 
 def test_each_load_returns_a_new_object(repository: PolicyRepository) -> None:
     saved_policy(repository)
     first, second = repository.load("checkout"), repository.load("checkout")
     assert first is not second, "two loads returned the same object: callers would share edits"
+    expect_equal(
+        "the second load", first.snapshot(), second.snapshot(), ["save r1", "load", "load again"]
+    )
 
 
 def test_changes_to_a_loaded_copy_stay_out_of_the_store(repository: PolicyRepository) -> None:
     saved_policy(repository)
     copy = repository.load("checkout")
     copy.add_active_rule(rule_named("r2", metric="memory"))
-    assert rule_ids(repository.load("checkout")) == ["r1"], (
-        "an unsaved change to a loaded copy reached the store -- after: save r1; load; add r2"
+    expect_equal(
+        "the stored active rules",
+        ["r1"],
+        rule_ids(repository.load("checkout")),
+        ["save r1", "load", "add r2 to the loaded copy (not saved)"],
+        "an unsaved change to a loaded copy must not reach the store",
     )
 
 
@@ -110,8 +121,11 @@ def test_changes_to_a_loaded_copy_stay_out_of_the_store(repository: PolicyReposi
 
 def test_saving_a_new_policy_stores_it_at_version_one(repository: PolicyRepository) -> None:
     policy = saved_policy(repository)
-    assert policy.version == 1, "a successful save must move the saved object to the new version"
-    assert repository.load("checkout").snapshot() == policy.snapshot()
+    steps = ["save a new checkout with r1"]
+    expect_equal(
+        "the saved object's version", 1, policy.version, steps, "a successful save moves it"
+    )
+    expect_equal("the stored policy", policy.snapshot(), repository.load("checkout").snapshot())
 
 
 def test_every_save_moves_the_version_up_by_one(repository: PolicyRepository) -> None:
@@ -119,80 +133,135 @@ def test_every_save_moves_the_version_up_by_one(repository: PolicyRepository) ->
     copy = repository.load("checkout")
     copy.add_active_rule(rule_named("r2", metric="memory"))
     repository.save(copy)
-    assert copy.version == 2
+    steps = ["save r1", "load", "add r2", "save"]
+    expect_equal("the saved copy's version", 2, copy.version, steps)
     stored = repository.load("checkout")
-    assert (stored.version, rule_ids(stored)) == (2, ["r1", "r2"])
+    expect_equal("the stored version", 2, stored.version, steps)
+    expect_equal("the stored active rules", ["r1", "r2"], rule_ids(stored), steps)
 
 
 def test_changes_after_a_save_stay_out_of_the_store(repository: PolicyRepository) -> None:
     policy = saved_policy(repository)
     policy.retire_rule("r1", "too noisy")
-    assert rule_ids(repository.load("checkout")) == ["r1"], (
-        "the store changed without a save: it keeps the live object, not a copy "
-        "-- after: save r1; retire r1 (not saved)"
+    expect_equal(
+        "the stored active rules",
+        ["r1"],
+        rule_ids(repository.load("checkout")),
+        ["save r1", "retire r1 on the saved object (not saved)"],
+        "the store must keep a copy, never the live object",
     )
 
 
 def test_policies_are_versioned_on_their_own(repository: PolicyRepository) -> None:
     saved_policy(repository, "checkout")
     saved_policy(repository, "search")
-    assert repository.load("search").version == 1, "each policy has its own version"
-    assert rule_ids(repository.load("checkout")) == ["r1"]
+    steps = ["save a new checkout with r1", "save a new search with r1"]
+    expect_equal("the stored version of search", 1, repository.load("search").version, steps)
+    expect_equal(
+        "the stored active rules of checkout", ["r1"], rule_ids(repository.load("checkout"))
+    )
 
 
 # -- optimistic concurrency -------------------------------------------------------------
 
 
-def stale_save(repository: PolicyRepository) -> tuple[MonitoringPolicy, MonitoringPolicy]:
-    """Two copies loaded at version 1; the first saves r2, the second tries to save r3."""
+def conflict(policy_id: str, expected: int, actual: int) -> dict[str, object]:
+    """What a ConcurrencyConflict must report: the copy's version and the store's."""
+    return {"policy_id": policy_id, "expected": expected, "actual": actual}
+
+
+def stale_save(
+    repository: PolicyRepository, rival_saves: int = 1
+) -> tuple[MonitoringPolicy, MonitoringPolicy]:
+    """Two copies loaded at version 1; the first saves ``rival_saves`` times, the second adds r3."""
     saved_policy(repository)
     winner, loser = repository.load("checkout"), repository.load("checkout")
-    winner.add_active_rule(rule_named("r2", metric="memory"))
-    repository.save(winner)
+    for number in range(rival_saves):
+        winner.add_active_rule(
+            ActiveRule(f"w{number}", "memory", timedelta(minutes=number + 1), 0.5)
+        )
+        repository.save(winner)
     loser.add_active_rule(rule_named("r3", metric="latency_p99"))
     return winner, loser
 
 
-STALE_SAVE_STEPS = ["two loads at v1", "save r2"]
-
-
-def test_a_stale_copy_is_refused_with_concurrency_conflict(repository: PolicyRepository) -> None:
-    _, loser = stale_save(repository)
-    refused = expect_refusal(
-        ConcurrencyConflict, "save r3", lambda: repository.save(loser), STALE_SAVE_STEPS
-    )
-    assert (refused.expected, refused.actual) == (1, 2), (
-        "ConcurrencyConflict should carry the version the copy was loaded at (1) "
-        "and the version in the store (2)"
+@pytest.mark.parametrize("rival_saves", [1, 3])
+def test_a_stale_copy_is_refused_with_concurrency_conflict(
+    repository: PolicyRepository, rival_saves: int
+) -> None:
+    _, loser = stale_save(repository, rival_saves)
+    expect_refusal(
+        ConcurrencyConflict,
+        "save the second copy",
+        lambda: repository.save(loser),
+        ["two loads at v1", f"the first copy saves {rival_saves} time(s)"],
+        "a save must start from the version in the store",
+        fields=conflict("checkout", 1, 1 + rival_saves),
     )
 
 
 def test_a_refused_save_changes_neither_store_nor_copy(repository: PolicyRepository) -> None:
     winner, loser = stale_save(repository)
-    expect_refusal(ConcurrencyConflict, "save r3", lambda: repository.save(loser), STALE_SAVE_STEPS)
-    stored = repository.load("checkout")
-    assert stored.snapshot() == winner.snapshot(), (
-        f"a refused save changed the store to {rule_ids(stored)} at version {stored.version}; "
-        "expected the winner's ['r1', 'r2'] at version 2 -- after: two loads at v1; "
-        "save r2; save r3 (refused)"
+    steps = ["two loads at v1", "the first copy saves", "save the second copy (refused)"]
+    expect_refusal(
+        ConcurrencyConflict, "save the second copy", lambda: repository.save(loser), steps[:2]
     )
-    assert loser.version == 1, "a refused save must not move the loser's version"
+    expect_equal(
+        "the stored policy", winner.snapshot(), repository.load("checkout").snapshot(), steps
+    )
+    expect_equal("the refused copy's version", 1, loser.version, steps)
+
+
+@pytest.mark.parametrize(("stored", "ahead"), [(True, 3), (False, 2)], ids=["stored", "new"])
+def test_a_copy_ahead_of_the_store_is_refused(
+    repository: PolicyRepository, stored: bool, ahead: int
+) -> None:
+    # Only a copy of exactly the stored version may be saved; a copy "from the future" was
+    # never loaded from this store, and accepting it would skip versions.
+    before = 1 if stored else 0
+    if stored:
+        saved_policy(repository)
+    policy = MonitoringPolicy("checkout")
+    policy.add_active_rule(rule_named("r9", metric="memory"))
+    copy = MonitoringPolicy.from_snapshot(dataclasses.replace(policy.snapshot(), version=ahead))
+    steps = [f"checkout stored at v{before}", f"a copy claims v{ahead}"]
+    expect_refusal(
+        ConcurrencyConflict,
+        f"save the copy at v{ahead}",
+        lambda: repository.save(copy),
+        steps,
+        "a save must start from the version in the store",
+        fields=conflict("checkout", ahead, before),
+    )
+    steps.append(f"save the copy at v{ahead} (refused)")
+    expect_equal("the copy's version", ahead, copy.version, steps)
+    if stored:
+        expect_equal(
+            "the stored active rules", ["r1"], rule_ids(repository.load("checkout")), steps
+        )
+        expect_equal("the stored version", 1, repository.load("checkout").version, steps)
+    else:
+        expect_refusal(PolicyNotFound, "load checkout", lambda: repository.load("checkout"), steps)
 
 
 def test_a_new_policy_cannot_take_a_stored_id(repository: PolicyRepository) -> None:
     saved_policy(repository)
     newcomer = MonitoringPolicy("checkout")
     newcomer.add_active_rule(rule_named("r9", metric="memory"))
-    refused = expect_refusal(
+    steps = ["save checkout with r1"]
+    expect_refusal(
         ConcurrencyConflict,
         "save a new checkout with r9",
         lambda: repository.save(newcomer),
-        ["save checkout with r1"],
+        steps,
+        fields=conflict("checkout", 0, 1),
     )
-    assert (refused.expected, refused.actual) == (0, 1)
-    assert rule_ids(repository.load("checkout")) == ["r1"], (
-        "a new policy overwrote the stored one with the same id -- after: save checkout "
-        "with r1; save a new checkout with r9"
+    expect_equal(
+        "the stored active rules",
+        ["r1"],
+        rule_ids(repository.load("checkout")),
+        [*steps, "save a new checkout with r9 (refused)"],
+        "a new policy must not overwrite a stored one with the same id",
     )
 
 
@@ -211,11 +280,15 @@ def test_a_whole_policy_comes_back_with_retired_rules_in_order(
     policy.retire_rule("r0", "too noisy")
     repository.save(policy)
     loaded = repository.load("checkout")
-    assert loaded.snapshot() == policy.snapshot(), (
-        "the loaded policy differs from the saved one: store the whole snapshot, "
-        "active and retired rules, in order"
+    steps = ["add r0..r3", "retire r2 and r0", "save", "load"]
+    expect_equal(
+        "the loaded policy",
+        policy.snapshot(),
+        loaded.snapshot(),
+        steps,
+        "store the whole snapshot, active and retired rules, in order",
     )
-    assert loaded.collect_events() == [], "a loaded policy has no pending events"
+    expect_equal("the loaded policy's pending events", [], loaded.collect_events(), steps)
 
 
 def repository_contract(kind: str) -> type[RuleBasedStateMachine]:
@@ -247,16 +320,27 @@ def repository_contract(kind: str) -> type[RuleBasedStateMachine]:
                 self.repository.save(policy)
                 self.stored[policy_id] = policy.snapshot()
             else:
-                try:
-                    self.repository.save(policy)
-                except ConcurrencyConflict:
-                    step += " (refused)"
-                else:
-                    raise AssertionError(
-                        f"{step} should be refused with ConcurrencyConflict: {policy_id} is "
-                        f"already stored at version {stored.version}{self.after()}"
-                    )
+                self.refused_save(step, policy, stored.version)
+                step += " (refused)"
             self.steps.append(step)
+
+        def refused_save(self, step: str, copy: MonitoringPolicy, stored_version: int) -> None:
+            """Saving ``copy`` must raise ConcurrencyConflict naming both versions, and change
+            nothing: the store is checked by the invariant, the copy's version here."""
+            before = copy.version
+            expect_refusal(
+                ConcurrencyConflict,
+                step,
+                lambda: self.repository.save(copy),
+                self.steps,
+                f"{copy.policy_id} is stored at v{stored_version}",
+                fields={
+                    "policy_id": copy.policy_id,
+                    "expected": before,
+                    "actual": stored_version,
+                },
+            )
+            expect_equal("the refused copy's version", before, copy.version, [*self.steps, step])
 
         @rule(policy_id=st.sampled_from(POLICY_IDS))
         def load(self, policy_id: str) -> None:
@@ -292,42 +376,36 @@ def repository_contract(kind: str) -> type[RuleBasedStateMachine]:
                 pass  # the policy refused the edit; MonitoringPolicy is not under test here
 
         @precondition(lambda self: bool(self.copies))
-        @rule(data=st.data())
-        def save_copy(self, data: st.DataObject) -> None:
+        @rule(data=st.data(), ahead=st.integers(min_value=0, max_value=2))
+        def save_copy(self, data: st.DataObject, ahead: int) -> None:
             number = data.draw(st.integers(0, len(self.copies) - 1), label="copy")
             copy = self.copies[number]
+            if ahead:
+                # A copy claiming a later version than it was loaded at: never saved as such.
+                copy = MonitoringPolicy.from_snapshot(
+                    dataclasses.replace(copy.snapshot(), version=copy.version + ahead)
+                )
+                self.copies[number] = copy
             stored = self.stored[copy.policy_id]
-            step = f"save copy#{number} (loaded at v{copy.version}, store at v{stored.version})"
-            if copy.version == stored.version:
-                self.repository.save(copy)
-                assert copy.version == stored.version + 1, (
-                    f"{step} should move the copy to v{stored.version + 1}, "
-                    f"it is at v{copy.version}{self.after()}"
-                )
-                self.stored[copy.policy_id] = copy.snapshot()
-                self.steps.append(step)
+            step = f"save copy#{number} (at v{copy.version}, store at v{stored.version})"
+            if copy.version != stored.version:
+                self.refused_save(step, copy, stored.version)
+                self.steps.append(f"{step} (refused)")
                 return
-            before = copy.version
-            try:
-                self.repository.save(copy)
-            except ConcurrencyConflict:
-                pass
-            else:
-                raise AssertionError(
-                    f"{step} should be refused with ConcurrencyConflict{self.after()}"
-                )
-            assert copy.version == before, f"refused {step} moved the copy's version"
-            self.steps.append(f"{step} (refused)")
+            self.repository.save(copy)
+            self.steps.append(step)
+            expect_equal("the saved copy's version", stored.version + 1, copy.version, self.steps)
+            self.stored[copy.policy_id] = copy.snapshot()
 
         @invariant()
         def store_holds_what_was_saved(self) -> None:
             for policy_id, expected in self.stored.items():
-                found = self.repository.load(policy_id).snapshot()
-                assert found == expected, (
-                    f"the store holds {policy_id} at v{found.version} with "
-                    f"{[r.rule_id for r in found.active_rules]} active, but the last successful "
-                    f"save left v{expected.version} with "
-                    f"{[r.rule_id for r in expected.active_rules]} active{self.after()}"
+                expect_equal(
+                    f"the stored {policy_id}",
+                    expected,
+                    self.repository.load(policy_id).snapshot(),
+                    self.steps,
+                    "the store holds exactly what the last successful save of it left",
                 )
 
     RepositoryContract.__name__ = RepositoryContract.__qualname__ = f"{kind.title()}Contract"

@@ -82,7 +82,8 @@ class AlertHistory:
         """Fire alerts only for the active rules of ``policy`` from now on.
 
         Rules retired in ``policy`` are forgotten, even if an earlier snapshot
-        had them active. Raises ``ValueError`` for another policy's snapshot.
+        had them active. Raises ``ValueError`` for another policy's snapshot,
+        its message naming both policy ids.
         """
         raise NotImplementedError(
             "follow: refuse another policy's snapshot with ValueError, then keep this "
@@ -92,9 +93,10 @@ class AlertHistory:
     def record_alert(self, rule_id: str, value: float) -> Alert:
         """Record that ``rule_id`` fired on ``value``, and return the new alert.
 
-        Raises ``UnknownRule`` if ``rule_id`` is not active in the followed
-        snapshot (a retired rule included), and ``InvalidRule`` for a value
-        that is not a finite number. A refused alert changes nothing.
+        Raises ``UnknownRule(policy_id, rule_id, *, retired)`` if ``rule_id`` is
+        not active in the followed snapshot, ``retired`` saying whether the
+        snapshot has it retired; ``Alert`` itself raises ``InvalidRule`` for a
+        value that is not a finite number. A refused alert changes nothing.
         """
         raise NotImplementedError(
             "record_alert: raise UnknownRule unless rule_id is active in the followed "
@@ -145,7 +147,12 @@ class InMemoryAlertHistoryRepository:
         )
 
     def save(self, history: AlertHistory) -> None:
-        """Store a snapshot of ``history`` at the next version, then move ``history`` to it."""
+        """Store a snapshot of ``history`` at the next version, then move ``history`` to it.
+
+        Raises ``ConcurrencyConflict(policy_id, expected, actual)`` and stores
+        nothing when the stored version (0 if none) is not ``history.version``:
+        ``expected`` is ``history.version``, ``actual`` the stored version.
+        """
         raise NotImplementedError(
             "save: as in exercise 5, raise ConcurrencyConflict unless the stored version "
             "(0 if none) is history.version, then store the snapshot at version + 1"
@@ -169,7 +176,8 @@ class Evaluator:
     def open(self, policy_id: str) -> AlertHistory:
         """Load the alert history of ``policy_id``, following a snapshot of the policy's rules.
 
-        Raises ``PolicyNotFound`` if no such policy is stored.
+        The policy repository's ``PolicyNotFound`` reaches the caller unchanged
+        when no such policy is stored.
         """
         raise NotImplementedError(
             "open: read a snapshot of the policy, load the history, and have the history "

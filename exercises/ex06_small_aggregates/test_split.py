@@ -15,7 +15,6 @@ from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
-import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -24,13 +23,20 @@ from aggregates_course import (
     ActiveRule,
     ConcurrencyConflict,
     InMemoryPolicyRepository,
+    InvalidRule,
     MonitoringPolicy,
     PolicyNotFound,
     PolicySnapshot,
     UnknownRule,
 )
 from aggregates_course.course.target import load_target
-from aggregates_course.testing import check_policy_invariants, expect_refusal, metrics, windows
+from aggregates_course.testing import (
+    check_policy_invariants,
+    expect_equal,
+    expect_refusal,
+    metrics,
+    windows,
+)
 
 SLUG = "ex06_small_aggregates"
 FIVE_MINUTES = timedelta(minutes=5)
@@ -88,6 +94,31 @@ def snapshot_of(*rules: ActiveRule, retire: tuple[str, ...] = (), version: int =
     )
 
 
+def is_policy(value: object) -> bool:
+    return isinstance(value, MonitoringPolicy) or type(value).__name__ == "OversizedPolicy"
+
+
+def reachable(root: object, depth: int = 3) -> list[object]:
+    """Every value ``root`` holds in its attributes and containers, ``depth`` levels down."""
+    found: list[object] = []
+    layer = [root]
+    for _ in range(depth):
+        held: list[object] = []
+        for value in layer:
+            if isinstance(value, dict):
+                held += [*value.keys(), *value.values()]
+            elif isinstance(value, list | tuple | set | frozenset):
+                held += list(value)
+            else:
+                names = list(getattr(value, "__dict__", {}))
+                for klass in type(value).__mro__:
+                    names += list(getattr(klass, "__slots__", ()))
+                held += [getattr(value, name) for name in names if hasattr(value, name)]
+        found += held
+        layer = held
+    return found
+
+
 # -- before the split ------------------------------------------------------------------
 
 
@@ -102,8 +133,13 @@ def test_the_oversized_policy_turns_an_alert_into_a_conflict_for_the_operator() 
     store.save(evaluator)
     operator.add_active_rule(rule_named("r2", metric="memory"))
     # Nothing the operator changed was touched, yet the shared version refuses the save.
-    with pytest.raises(ConcurrencyConflict):
-        store.save(operator)
+    expect_refusal(
+        ConcurrencyConflict,
+        "the operator saves r2",
+        lambda: store.save(operator),
+        ["operator and evaluator load", "the evaluator records r1 and saves", "operator adds r2"],
+        "one version guards rules and alerts alike: the false conflict this exercise removes",
+    )
 
 
 # -- after the split: no false conflicts ---------------------------------------------------
@@ -116,10 +152,14 @@ def test_an_alert_saved_first_does_not_refuse_the_operators_edit() -> None:
     history.record_alert("r1", 0.95)
     service.evaluator_saves(history, "operator load; evaluator open; record r1")
     operator.add_active_rule(rule_named("r2", metric="memory"))
-    service.operator_saves(
-        operator, "operator load; evaluator open; record r1; evaluator save; add r2"
+    steps = "operator load; evaluator open; record r1; evaluator save; add r2"
+    service.operator_saves(operator, steps)
+    expect_equal(
+        "the stored active rules",
+        ["r1", "r2"],
+        [r.rule_id for r in service.policies.load("checkout").active_rules],
+        [steps, "operator save"],
     )
-    assert [r.rule_id for r in service.policies.load("checkout").active_rules] == ["r1", "r2"]
 
 
 def test_an_edit_saved_first_does_not_refuse_the_evaluators_alert() -> None:
@@ -129,10 +169,14 @@ def test_an_edit_saved_first_does_not_refuse_the_evaluators_alert() -> None:
     operator.add_active_rule(rule_named("r2", metric="memory"))
     service.operator_saves(operator, "evaluator open; operator load; add r2")
     history.record_alert("r1", 0.95)
-    service.evaluator_saves(
-        history, "evaluator open; operator load; add r2; operator save; record r1"
+    steps = "evaluator open; operator load; add r2; operator save; record r1"
+    service.evaluator_saves(history, steps)
+    expect_equal(
+        "the stored alerts",
+        ["r1"],
+        [a.rule.rule_id for a in service.histories.load("checkout").alerts],
+        [steps, "evaluator save"],
     )
-    assert [a.rule.rule_id for a in service.histories.load("checkout").alerts] == ["r1"]
 
 
 def test_recording_an_alert_leaves_the_policy_untouched() -> None:
@@ -140,24 +184,57 @@ def test_recording_an_alert_leaves_the_policy_untouched() -> None:
     history = service.evaluator.open("checkout")
     history.record_alert("r1", 0.95)
     service.evaluator.save(history)
-    assert service.policies.load("checkout").version == 1, (
-        "saving the alert history moved the policy's version: the two aggregates are "
-        "still saved together"
+    steps = ["evaluator open", "record r1", "evaluator save"]
+    expect_equal(
+        "the stored policy's version",
+        1,
+        service.policies.load("checkout").version,
+        steps,
+        "saving the alert history must not save the policy too",
     )
-    assert history.version == 1, "the alert history has a version of its own, starting at 1"
+    expect_equal(
+        "the alert history's version", 1, history.version, steps, "it has a version of its own"
+    )
+    expect_equal(
+        "the history's snapshot",
+        alerts().AlertHistorySnapshot("checkout", 1, history.alerts),
+        history.snapshot(),
+        steps,
+    )
+
+
+def test_an_alert_history_holds_no_policy() -> None:
+    service = Service(rule_named("r1"))
+    history = service.evaluator.open("checkout")
+    history.record_alert("r1", 0.95)
+    held = [type(value).__name__ for value in reachable(history) if is_policy(value)]
+    expect_equal(
+        "the policies an alert history holds",
+        [],
+        held,
+        ["evaluator open", "record r1"],
+        "a history refers to its policy by id and keeps only a snapshot of its rules",
+    )
+    expect_equal("history.policy_id", "checkout", history.policy_id)
 
 
 def test_an_alert_keeps_the_rules_snapshot_and_the_policy_version() -> None:
     service = Service(rule_named("r1"))
+    operator = service.policies.load("checkout")
+    operator.add_active_rule(rule_named("r2", metric="memory"))
+    service.policies.save(operator)
     history = service.evaluator.open("checkout")
-    alert = history.record_alert("r1", 0.95)
-    assert (alert.sequence, alert.rule, alert.value, alert.policy_version) == (
-        1,
-        rule_named("r1"),
-        0.95,
-        1,
+    alert = history.record_alert("r2", 0.95)
+    steps = ["operator adds r2 and saves (v2)", "evaluator open", "record r2 at 0.95"]
+    expect_equal(
+        "the alert",
+        alerts().Alert(1, rule_named("r2", metric="memory"), 0.95, 2),
+        alert,
+        steps,
+        "an alert keeps the rule as read, the value, and the policy version it followed",
     )
-    assert history.alerts == (alert,)
+    expect_equal("history.alerts", (alert,), history.alerts, steps)
+    expect_equal("history.followed_version", 2, history.followed_version, steps)
 
 
 def test_alerts_are_numbered_in_order_across_saves() -> None:
@@ -168,7 +245,12 @@ def test_alerts_are_numbered_in_order_across_saves() -> None:
     service.evaluator.save(history)
     reopened = service.evaluator.open("checkout")
     reopened.record_alert("r1", 0.97)
-    assert [a.sequence for a in reopened.alerts] == [1, 2, 3]
+    expect_equal(
+        "the alert numbers",
+        [1, 2, 3],
+        [a.sequence for a in reopened.alerts],
+        ["open", "record r1", "record r2", "save", "open again", "record r1"],
+    )
 
 
 # -- the cross-aggregate rule, through the rules' snapshot -----------------------------------
@@ -177,61 +259,89 @@ def test_alerts_are_numbered_in_order_across_saves() -> None:
 ONLY_ACTIVE_RULES_ALERT = "an alert is recorded only for a rule active in the followed snapshot"
 
 
+def refused_alert(history: Any, rule_id: str, steps: list[str], *, retired: bool) -> None:
+    """Recording ``rule_id`` must raise UnknownRule naming it, and record nothing."""
+    before = history.alerts
+    expect_refusal(
+        UnknownRule,
+        f"record {rule_id}",
+        lambda: history.record_alert(rule_id, 0.95),
+        steps,
+        ONLY_ACTIVE_RULES_ALERT,
+        fields={"policy_id": "checkout", "rule_id": rule_id, "retired": retired},
+    )
+    expect_equal("history.alerts", before, history.alerts, [*steps, f"record {rule_id} (refused)"])
+
+
 def test_an_alert_for_a_retired_rule_is_refused() -> None:
     service = Service(rule_named("r1"))
     operator = service.policies.load("checkout")
     operator.retire_rule("r1", "too noisy")
     service.policies.save(operator)
     history = service.evaluator.open("checkout")
-    refused = expect_refusal(
-        UnknownRule,
-        "record r1",
-        lambda: history.record_alert("r1", 0.95),
-        ["operator retires r1 and saves", "evaluator open"],
-        ONLY_ACTIVE_RULES_ALERT,
-    )
-    assert refused.retired, "the refusal should say r1 is retired"
-    assert history.alerts == (), "a refused alert must not be recorded"
+    refused_alert(history, "r1", ["operator retires r1 and saves", "evaluator open"], retired=True)
 
 
 def test_an_alert_for_an_unknown_rule_is_refused() -> None:
     service = Service(rule_named("r1"))
     history = service.evaluator.open("checkout")
-    refused = expect_refusal(
-        UnknownRule,
-        "record r9",
-        lambda: history.record_alert("r9", 0.95),
-        ["evaluator open"],
-        ONLY_ACTIVE_RULES_ALERT,
-    )
-    assert not refused.retired
-    assert history.alerts == ()
+    refused_alert(history, "r9", ["evaluator open"], retired=False)
+
+
+def test_a_history_that_follows_no_rules_yet_refuses_every_alert() -> None:
+    history = alerts().AlertHistory("checkout")
+    expect_equal("followed_version of a new history", 0, history.followed_version)
+    refused_alert(history, "r1", ["a new history, before any follow"], retired=False)
 
 
 def test_following_a_newer_snapshot_forgets_rules_retired_since() -> None:
     history = alerts().AlertHistory("checkout")
     history.follow(snapshot_of(rule_named("r1"), version=1))
     history.follow(snapshot_of(rule_named("r1"), retire=("r1",), version=2))
-    expect_refusal(
-        UnknownRule,
-        "record r1",
-        lambda: history.record_alert("r1", 0.95),
-        ["follow v1 with r1 active", "follow v2 with r1 retired"],
-        ONLY_ACTIVE_RULES_ALERT,
+    steps = ["follow v1 with r1 active", "follow v2 with r1 retired"]
+    refused_alert(history, "r1", steps, retired=True)
+    expect_equal("history.followed_version", 2, history.followed_version, steps)
+
+
+def test_following_a_newer_snapshot_picks_up_new_rules() -> None:
+    history = alerts().AlertHistory("checkout")
+    history.follow(snapshot_of(rule_named("r1"), version=1))
+    history.follow(snapshot_of(rule_named("r1"), rule_named("r2", "memory"), version=2))
+    alert = history.record_alert("r2", 0.9)
+    expect_equal(
+        "the alert",
+        alerts().Alert(1, rule_named("r2", "memory"), 0.9, 2),
+        alert,
+        ["follow v1 with r1", "follow v2 with r1, r2", "record r2"],
     )
-    assert history.followed_version == 2
 
 
 def test_following_another_policys_rules_is_refused() -> None:
     history = alerts().AlertHistory("search")
-    with pytest.raises(ValueError, match="checkout"):
-        history.follow(snapshot_of(rule_named("r1")))
+    expect_refusal(
+        ValueError,
+        "the history of search follows the rules of checkout",
+        lambda: history.follow(snapshot_of(rule_named("r1"))),
+        mentions=["search", "checkout"],
+    )
 
 
 def test_opening_the_history_of_an_unknown_policy_raises_policy_not_found() -> None:
     service = Service()
     expect_refusal(
-        PolicyNotFound, "evaluator open nobody", lambda: service.evaluator.open("nobody")
+        PolicyNotFound,
+        "evaluator open nobody",
+        lambda: service.evaluator.open("nobody"),
+        fields={"policy_id": "nobody"},
+    )
+
+
+def test_an_alert_history_needs_a_usable_policy_id() -> None:
+    expect_refusal(
+        InvalidRule,
+        "create the alert history of ' checkout'",
+        lambda: alerts().AlertHistory(" checkout"),
+        fields={"field": "policy_id"},
     )
 
 
@@ -244,25 +354,80 @@ def test_two_evaluators_on_one_history_do_conflict() -> None:
     first.record_alert("r1", 0.95)
     second.record_alert("r1", 0.99)
     service.evaluator.save(first)
+    steps = ["two evaluators open", "each records r1", "first evaluator saves"]
     expect_refusal(
         ConcurrencyConflict,
         "second evaluator saves",
         lambda: service.evaluator.save(second),
-        ["two evaluators open", "each records r1", "first evaluator saves"],
+        steps,
+        "a history's save must start from the version in the store",
+        fields={"policy_id": "checkout", "expected": 0, "actual": 1},
     )
-    stored = service.histories.load("checkout")
-    assert [a.value for a in stored.alerts] == [0.95], (
-        "a refused save changed the stored history -- after: two opens; record 0.95; "
-        "record 0.99; save the first; save the second (refused)"
+    steps.append("second evaluator saves (refused)")
+    expect_equal(
+        "the stored alert values",
+        [0.95],
+        [a.value for a in service.histories.load("checkout").alerts],
+        steps,
+        "a refused save changes nothing in the store",
     )
+    expect_equal("the refused history's version", 0, second.version, steps)
 
 
 def test_unsaved_alerts_stay_out_of_the_store() -> None:
     service = Service(rule_named("r1"))
     history = service.evaluator.open("checkout")
     history.record_alert("r1", 0.95)
-    assert service.histories.load("checkout").alerts == (), "the store changed without a save"
-    assert service.histories.load("checkout") is not service.histories.load("checkout")
+    expect_equal(
+        "the stored alerts", (), service.histories.load("checkout").alerts, ["open", "record r1"]
+    )
+    assert service.histories.load("checkout") is not service.histories.load("checkout"), (
+        "two loads of a history returned the same object: callers would share unsaved alerts"
+    )
+
+
+def test_alerts_recorded_after_a_save_stay_out_of_the_store_until_saved() -> None:
+    service = Service(rule_named("r1"))
+    history = service.evaluator.open("checkout")
+    history.record_alert("r1", 0.95)
+    service.evaluator.save(history)
+    history.record_alert("r1", 0.96)
+    steps = ["open", "record 0.95", "save", "record 0.96 on the saved history (not saved)"]
+
+    def stored_values() -> list[float]:
+        return [a.value for a in service.histories.load("checkout").alerts]
+
+    expect_equal("the stored alert values", [0.95], stored_values(), steps)
+    reloaded = service.evaluator.open("checkout")
+    reloaded.record_alert("r1", 0.97)
+    steps.append("open again, record 0.97 (not saved)")
+    expect_equal("the stored alert values", [0.95], stored_values(), steps)
+    service.evaluator.save(reloaded)
+    steps.append("save the reopened history")
+    expect_equal("the stored alert values", [0.95, 0.97], stored_values(), steps)
+
+
+def test_a_history_version_only_moves_forward() -> None:
+    history = alerts().AlertHistory("checkout")
+    history.mark_saved(1)
+    expect_refusal(
+        ValueError,
+        "mark the history saved at v1 again",
+        lambda: history.mark_saved(1),
+        ["mark saved at v1"],
+        mentions=["1"],
+    )
+
+
+def test_stored_alerts_out_of_order_are_refused_on_load() -> None:
+    alert = alerts().Alert(2, rule_named("r1"), 0.95, 1)
+    damaged = alerts().AlertHistorySnapshot("checkout", 1, (alert,))
+    expect_refusal(
+        ValueError,
+        "rebuild a history whose only alert is #2",
+        lambda: alerts().AlertHistory.from_snapshot(damaged),
+        mentions=["[2]"],
+    )
 
 
 # -- both kinds of writer, interleaved -----------------------------------------------------

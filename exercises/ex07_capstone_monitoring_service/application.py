@@ -14,6 +14,14 @@ cases that connect them:
   :class:`ConcurrencyConflict` (someone saved first) they load a fresh copy
   and repeat the command, at most ``attempts`` times in all, so no
   operator's edit is lost and none is written over a stale copy.
+
+What raises: you raise one error yourself, ``ValueError(...)`` naming
+``attempts`` when it is not a whole number of at least 1 (``True`` is not one).
+Everything else passes through: the policy repository's ``PolicyNotFound``,
+the root's ``DuplicateRuleId``, ``DuplicateMetricWindow``, ``UnknownRule`` and
+``InvalidReason`` (raised at once, nothing saved), the last
+``ConcurrencyConflict`` once the attempts run out, and ``InvalidSample`` from
+``require_aware(now, "now")`` for a ``now`` without a timezone.
 """
 
 from __future__ import annotations
@@ -71,8 +79,10 @@ def activate_rule(
     The policy's root enforces its invariants (``DuplicateRuleId``,
     ``DuplicateMetricWindow``); such a refusal is raised at once and saves
     nothing. A ``ConcurrencyConflict`` is retried on a freshly loaded copy,
-    and raised after ``attempts`` conflicting tries. ``attempts`` below 1
-    raises ``ValueError``.
+    and the last one is raised after ``attempts`` conflicting tries. The
+    version returned is the one this command's own save stored, even if
+    someone saved again since. ``attempts`` that is not a whole number of at
+    least 1 raises ``ValueError`` naming ``attempts``.
     """
     raise NotImplementedError(
         "activate_rule: load the policy, call add_active_rule, save it and return its version; "
@@ -93,8 +103,10 @@ def retire_rule(
     The policy's root refuses an unknown or already retired rule
     (``UnknownRule``) and a blank reason (``InvalidReason``); such a refusal
     is raised at once and saves nothing. A ``ConcurrencyConflict`` is retried
-    on a freshly loaded copy, and raised after ``attempts`` conflicting tries.
-    ``attempts`` below 1 raises ``ValueError``.
+    on a freshly loaded copy, and the last one is raised after ``attempts``
+    conflicting tries. The version returned is the one this command's own
+    save stored. ``attempts`` that is not a whole number of at least 1 raises
+    ``ValueError`` naming ``attempts``.
     """
     raise NotImplementedError(
         "retire_rule: load the policy, call retire_rule on it, save it and return its version; "

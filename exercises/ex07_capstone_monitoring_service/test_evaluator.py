@@ -29,7 +29,7 @@ from aggregates_course import (
     SqlitePolicyRepository,
 )
 from aggregates_course.course.target import load_target
-from aggregates_course.testing import METRICS, metrics, policies
+from aggregates_course.testing import METRICS, expect_equal, expect_refusal, metrics, policies
 
 SLUG = "ex07_capstone_monitoring_service"
 POLICY_ID = "policy-1"
@@ -162,78 +162,110 @@ def check(policy: MonitoringPolicy, specs: Sequence[SampleSpec]) -> tuple[Any, .
     samples = [sample(*spec) for spec in specs]
     alerts, sink = evaluate(policy, samples)
     check_alerts(policy, samples, alerts)
-    assert sink.alerts == tuple(alerts), "every alert returned must also be emitted to the sink"
+    expect_equal(
+        "the alerts emitted to the sink",
+        tuple(alerts),
+        sink.alerts,
+        [f"evaluate {policy.policy_id} at {clock(NOW)}"],
+        "every alert returned is emitted too, once",
+    )
     return alerts
+
+
+def fired(alerts: Sequence[Any]) -> list[str]:
+    """The ids of the rules that fired, in order."""
+    return [alert.rule.rule_id for alert in alerts]
 
 
 # -- explicit cases: one behaviour each ---------------------------------------------------
 
 
 def test_a_window_mean_above_the_threshold_fires() -> None:
-    alerts = check(policy_with(rule("r1")), [("cpu", -120, 2.0), ("cpu", -60, 3.0)])
-    assert [alert.rule.rule_id for alert in alerts] == ["r1"]
+    specs: list[SampleSpec] = [("cpu", -120, 2.0), ("cpu", -60, 3.0)]
+    alerts = check(policy_with(rule("r1")), specs)
+    expect_equal("the rules that fired", ["r1"], fired(alerts), [f"samples {specs}"])
+    expect_equal("the mean the alert reports", 2.5, alerts[0].observed, [f"samples {specs}"])
 
 
 def test_a_mean_equal_to_the_threshold_does_not_fire() -> None:
-    assert check(policy_with(rule("r1")), [("cpu", -120, 1.0), ("cpu", -60, 3.0)]) == ()
+    specs: list[SampleSpec] = [("cpu", -120, 1.0), ("cpu", -60, 3.0)]
+    expect_equal("the alerts", (), check(policy_with(rule("r1")), specs), [f"samples {specs}"])
 
 
 def test_a_sample_exactly_one_window_old_is_outside_the_window() -> None:
     # Counted, the 9.0 would lift the mean above 2.0; the window is open at its start.
-    assert check(policy_with(rule("r1")), [("cpu", -300, 9.0), ("cpu", -60, 1.0)]) == ()
+    specs: list[SampleSpec] = [("cpu", -300, 9.0), ("cpu", -60, 1.0)]
+    expect_equal("the alerts", (), check(policy_with(rule("r1")), specs), [f"samples {specs}"])
 
 
 def test_a_sample_taken_at_now_is_inside_the_window() -> None:
-    alerts = check(policy_with(rule("r1")), [("cpu", 0, 3.0)])
-    assert [alert.rule.rule_id for alert in alerts] == ["r1"]
+    specs: list[SampleSpec] = [("cpu", 0, 3.0)]
+    alerts = check(policy_with(rule("r1")), specs)
+    expect_equal("the rules that fired", ["r1"], fired(alerts), [f"samples {specs}"])
 
 
 def test_samples_after_now_are_ignored() -> None:
-    assert check(policy_with(rule("r1")), [("cpu", 1, 9.0), ("cpu", -10, 1.0)]) == ()
+    specs: list[SampleSpec] = [("cpu", 1, 9.0), ("cpu", -10, 1.0)]
+    expect_equal("the alerts", (), check(policy_with(rule("r1")), specs), [f"samples {specs}"])
 
 
 def test_no_sample_in_the_window_means_no_alert() -> None:
-    assert check(policy_with(rule("r1", threshold=-1.0)), [("cpu", -900, 5.0)]) == ()
+    specs: list[SampleSpec] = [("cpu", -900, 5.0)]
+    alerts = check(policy_with(rule("r1", threshold=-1.0)), specs)
+    expect_equal("the alerts", (), alerts, [f"samples {specs}"])
 
 
 def test_only_the_rules_own_metric_counts() -> None:
-    assert check(policy_with(rule("r1")), [("memory", -60, 9.0), ("cpu", -60, 1.0)]) == ()
+    specs: list[SampleSpec] = [("memory", -60, 9.0), ("cpu", -60, 1.0)]
+    expect_equal("the alerts", (), check(policy_with(rule("r1")), specs), [f"samples {specs}"])
 
 
 def test_a_retired_rule_never_fires() -> None:
     policy = policy_with(rule("r1"), rule("r2", metric="memory"), retired=["r1"])
-    alerts = check(policy, [("cpu", -60, 9.0), ("memory", -60, 9.0)])
-    assert [alert.rule.rule_id for alert in alerts] == ["r2"]
+    specs: list[SampleSpec] = [("cpu", -60, 9.0), ("memory", -60, 9.0)]
+    alerts = check(policy, specs)
+    expect_equal("the rules that fired", ["r2"], fired(alerts), ["retire r1", f"samples {specs}"])
 
 
 def test_alerts_come_in_active_rule_order() -> None:
     policy = policy_with(rule("r2", metric="memory"), rule("r1"), rule("r3", window=timedelta(1)))
-    alerts = check(policy, [("cpu", -60, 9.0), ("memory", -60, 9.0)])
-    assert [alert.rule.rule_id for alert in alerts] == ["r2", "r1", "r3"]
+    specs: list[SampleSpec] = [("cpu", -60, 9.0), ("memory", -60, 9.0)]
+    alerts = check(policy, specs)
+    expect_equal("the rules that fired", ["r2", "r1", "r3"], fired(alerts), [f"samples {specs}"])
 
 
 def test_an_unknown_policy_raises_policy_not_found_and_emits_nothing() -> None:
     sink = load_target(SLUG, "alerts").InMemoryAlertSink()
     source = load_target(SLUG, "metrics").InMemoryMetricSource([sample("cpu", 0, 9.0)])
-    with pytest.raises(PolicyNotFound):
-        application().evaluate_policy(
+    expect_refusal(
+        PolicyNotFound,
+        "evaluate no-such-policy",
+        lambda: application().evaluate_policy(
             InMemoryPolicyRepository(), "no-such-policy", source=source, sink=sink, now=NOW
-        )
-    assert sink.alerts == ()
+        ),
+        ["an empty store"],
+        fields={"policy_id": "no-such-policy"},
+    )
+    expect_equal("the alerts emitted to the sink", (), sink.alerts)
 
 
 def test_a_naive_now_is_refused() -> None:
     metrics_module = load_target(SLUG, "metrics")
     store = InMemoryPolicyRepository()
     store.save(policy_with(rule("r1")))
-    with pytest.raises(metrics_module.InvalidSample, match="timezone"):
-        application().evaluate_policy(
+    expect_refusal(
+        metrics_module.InvalidSample,
+        "evaluate at a now without a timezone",
+        lambda: application().evaluate_policy(
             store,
             POLICY_ID,
             source=metrics_module.InMemoryMetricSource(),
             sink=load_target(SLUG, "alerts").InMemoryAlertSink(),
             now=NOW.replace(tzinfo=None),
-        )
+        ),
+        fields={"field": "now"},
+        mentions=["timezone"],
+    )
 
 
 # -- properties ---------------------------------------------------------------------------
@@ -310,26 +342,35 @@ def test_end_to_end_from_a_csv_file_and_a_sqlite_store(tmp_path: Path) -> None:
             ),
             app.retire_rule(store, "checkout", "disk-full", "the disk was replaced"),
         ]
-        assert versions == [2, 3, 4, 5, 6], "each command saves once, at the next version"
+        steps = ["activate four rules", "retire disk-full"]
+        expect_equal(
+            "the versions the commands returned",
+            [2, 3, 4, 5, 6],
+            versions,
+            steps,
+            "each command saves once, at the next version",
+        )
         alerts = app.evaluate_policy(store, "checkout", source=source, sink=sink, now=NOW)
     # cpu: 0.99 is 6 minutes old, so the mean is (0.91 + 0.95) / 2. latency: 11:59:00 is
     # exactly one window old, so only 900 counts. error_rate: mean 0.015. disk-full: retired.
-    assert [(a.rule.rule_id, a.observed) for a in alerts] == [
-        ("cpu-hot", pytest.approx(0.93)),
-        ("slow-p99", 900.0),
-    ]
-    assert sink.alerts == alerts
+    steps.append(f"evaluate at {clock(NOW)}")
+    expect_equal("the rules that fired", ["cpu-hot", "slow-p99"], fired(alerts), steps)
+    expect_equal(
+        "the means they report", [0.93, 900.0], [round(a.observed, 9) for a in alerts], steps
+    )
+    expect_equal("the alerts emitted to the sink", alerts, sink.alerts, steps)
 
 
 def test_the_csv_source_reads_every_row_of_a_metric(tmp_path: Path) -> None:
     csv_path = tmp_path / "metrics.csv"
     csv_path.write_text(METRICS_CSV, encoding="utf-8")
     source = load_target(SLUG, "metrics").CsvMetricSource(csv_path)
-    assert [(clock(s.timestamp), s.value) for s in source.samples("latency_p99_ms")] == [
-        ("11:59:00", 700.0),
-        ("11:59:45", 900.0),
-    ]
-    assert source.samples("never-measured") == ()
+    expect_equal(
+        "the latency_p99_ms samples read",
+        [("11:59:00", 700.0), ("11:59:45", 900.0)],
+        [(clock(s.timestamp), s.value) for s in source.samples("latency_p99_ms")],
+    )
+    expect_equal("the samples of a metric never measured", (), source.samples("never-measured"))
 
 
 @pytest.mark.parametrize(

@@ -30,10 +30,13 @@ from aggregates_course import (
     ConcurrencyConflict,
     DomainError,
     DuplicateMetricWindow,
+    DuplicateRuleId,
     InMemoryPolicyRepository,
+    InvalidReason,
     MonitoringPolicy,
     PolicyRepository,
     SqlitePolicyRepository,
+    UnknownRule,
 )
 from aggregates_course.course.target import load_target
 from aggregates_course.testing import (
@@ -43,6 +46,7 @@ from aggregates_course.testing import (
     PolicyModel,
     active_rules,
     check_policy_invariants,
+    expect_equal,
     expect_refusal,
     rule_ids,
 )
@@ -115,9 +119,10 @@ class RivalsBeforeSave:
 
     ``script[n]`` lists the rivals that act just before the command's save
     number n + 1 reaches the store: one that saves makes that save a
-    ``ConcurrencyConflict``. ``run`` performs a rival (default: ``rival.act``
-    on the store). The wrapper also counts loads and saves, and stops a retry
-    loop that never ends.
+    ``ConcurrencyConflict``. ``after_save`` lists rivals that act just after a
+    save of the command succeeded, before the command returns. ``run``
+    performs a rival (default: ``rival.act`` on the store). The wrapper also
+    counts loads and saves, and stops a retry loop after ``max_saves`` saves.
     """
 
     def __init__(
@@ -125,10 +130,15 @@ class RivalsBeforeSave:
         store: PolicyRepository,
         script: Sequence[Sequence[Rival]] = (),
         run: Callable[[Rival], None] | None = None,
+        *,
+        after_save: Sequence[Rival] = (),
+        max_saves: int = ATTEMPTS,
     ) -> None:
         self.store = store
         self.script = [list(rivals) for rivals in script]
+        self.after_save = list(after_save)
         self.run = run if run is not None else (lambda rival: rival.act(store))
+        self.max_saves = max_saves
         self.loads = 0
         self.saves = 0
 
@@ -138,14 +148,17 @@ class RivalsBeforeSave:
 
     def save(self, policy: MonitoringPolicy) -> None:
         self.saves += 1
-        if self.saves > ATTEMPTS:
+        if self.saves > self.max_saves:
             raise AssertionError(
                 f"the command tried to save {self.saves} times; "
-                f"it must give up after {ATTEMPTS} attempts"
+                f"it must give up after {self.max_saves} attempts"
             )
         for rival in self.script.pop(0) if self.script else []:
             self.run(rival)
         self.store.save(policy)
+        for rival in self.after_save:
+            self.run(rival)
+        self.after_save = []
 
 
 def stored(*rules: ActiveRule, retired: Sequence[str] = ()) -> InMemoryPolicyRepository:
@@ -178,34 +191,82 @@ def test_activate_rule_saves_the_rule_and_returns_the_new_version() -> None:
     store = stored()
     version = application().activate_rule(store, POLICY_ID, rule("r1"))
     after = store.load(POLICY_ID)
-    assert after.active_rules == (rule("r1"),)
-    assert version == after.version == 2
+    steps = ["store policy-1 at v1", "operator activates r1(cpu, 5m)"]
+    expect_equal("the stored active rules", (rule("r1"),), after.active_rules, steps)
+    expect_equal("the stored version", 2, after.version, steps)
+    expect_equal("the version activate_rule returned", 2, version, steps)
 
 
 def test_retire_rule_saves_the_retirement_and_returns_the_new_version() -> None:
     store = stored(rule("r1"))
     version = application().retire_rule(store, POLICY_ID, "r1", "too noisy")
     after = store.load(POLICY_ID)
-    assert rule_ids_of(after) == ([], ["r1"])
-    assert after.retired_rules[0].reason == "too noisy"
-    assert version == after.version == 2
+    steps = ["store policy-1 with r1(cpu, 5m) at v1", "operator retires r1 ('too noisy')"]
+    expect_equal("the stored active and retired ids", ([], ["r1"]), rule_ids_of(after), steps)
+    expect_equal("the retirement's reason", "too noisy", after.retired_rules[0].reason, steps)
+    expect_equal("the stored version", 2, after.version, steps)
+    expect_equal("the version retire_rule returned", 2, version, steps)
 
 
-def test_a_refusal_by_the_policy_saves_nothing_and_is_not_retried() -> None:
-    store = stored(rule("r1"))
-    repository = RivalsBeforeSave(store)
-    expect_refusal(
+REFUSED_COMMANDS = [
+    pytest.param(
         DuplicateMetricWindow,
         "operator activates r2(cpu, 5m)",
-        lambda: application().activate_rule(repository, POLICY_ID, rule("r2")),
-        ["store r1(cpu, 5m)"],
-        INVARIANT_WORDS[DuplicateMetricWindow],
+        lambda app, repository: app.activate_rule(repository, POLICY_ID, rule("r2")),
+        {"rule_id": "r2", "existing_rule_id": "r1"},
+        id="watched pair",
+    ),
+    pytest.param(
+        DuplicateRuleId,
+        "operator activates r1(memory, 5m)",
+        lambda app, repository: app.activate_rule(repository, POLICY_ID, rule("r1", "memory")),
+        {"rule_id": "r1", "retired": False},
+        id="reused id",
+    ),
+    pytest.param(
+        UnknownRule,
+        "operator retires r9",
+        lambda app, repository: app.retire_rule(repository, POLICY_ID, "r9", "cleanup"),
+        {"rule_id": "r9", "retired": False},
+        id="unknown rule",
+    ),
+    pytest.param(
+        InvalidReason,
+        "operator retires r1 (' ')",
+        lambda app, repository: app.retire_rule(repository, POLICY_ID, "r1", " "),
+        {"rule_id": "r1"},
+        id="blank reason",
+    ),
+]
+
+
+@pytest.mark.parametrize(("error", "step", "command", "fields"), REFUSED_COMMANDS)
+def test_a_refusal_by_the_policy_saves_nothing_and_is_not_retried(
+    error: type[DomainError],
+    step: str,
+    command: Callable[[ModuleType, PolicyRepository], int],
+    fields: dict[str, object],
+) -> None:
+    store = stored(rule("r1"))
+    repository = RivalsBeforeSave(store)
+    steps = ["store r1(cpu, 5m)"]
+    expect_refusal(
+        error,
+        step,
+        lambda: command(application(), repository),
+        steps,
+        INVARIANT_WORDS[error],
+        fields={"policy_id": POLICY_ID, **fields},
     )
-    assert (repository.loads, repository.saves) == (1, 0), (
-        f"a refused command loaded {repository.loads} and saved {repository.saves} times; "
-        "the policy's refusal is final, only a ConcurrencyConflict is worth another try"
+    steps.append(f"{step} (refused)")
+    expect_equal(
+        "(loads, saves)",
+        (1, 0),
+        (repository.loads, repository.saves),
+        steps,
+        "the policy's refusal is final: only a ConcurrencyConflict is worth another try",
     )
-    assert store.load(POLICY_ID).version == 1
+    expect_equal("the stored version", 1, store.load(POLICY_ID).version, steps)
 
 
 def test_activate_retries_when_a_rival_saved_first() -> None:
@@ -218,12 +279,17 @@ def test_activate_retries_when_a_rival_saved_first() -> None:
             "activate r1(cpu, 5m), after a rival added r2(memory, 5m),", error
         ) from None
     after = store.load(POLICY_ID)
-    assert rule_ids_of(after) == (["r2", "r1"], []), (
-        f"stored rules {rule_ids_of(after)}: both the rival's r2 and the operator's r1 "
-        "must survive -- after: load; rival adds r2 and saves; save (conflict); retry"
+    steps = ["load", "rival adds r2 and saves", "save (conflict)", "retry"]
+    expect_equal(
+        "the stored active and retired ids",
+        (["r2", "r1"], []),
+        rule_ids_of(after),
+        steps,
+        "both the rival's r2 and the operator's r1 must survive",
     )
-    assert version == after.version == 3
-    assert repository.saves == 2
+    expect_equal("the stored version", 3, after.version, steps)
+    expect_equal("the version activate_rule returned", 3, version, steps)
+    expect_equal("the saves the command made", 2, repository.saves, steps)
 
 
 def test_retire_retries_when_a_rival_saved_first() -> None:
@@ -234,51 +300,111 @@ def test_retire_retries_when_a_rival_saved_first() -> None:
     except ConcurrencyConflict as error:
         raise lost_edit("retire r1, after a rival retired r2,", error) from None
     after = store.load(POLICY_ID)
-    assert rule_ids_of(after) == ([], ["r2", "r1"]), (
-        f"stored rules {rule_ids_of(after)}: both retirements must survive -- after: load; "
-        "rival retires r2 and saves; save (conflict); retry"
+    steps = ["load", "rival retires r2 and saves", "save (conflict)", "retry"]
+    expect_equal(
+        "the stored active and retired ids",
+        ([], ["r2", "r1"]),
+        rule_ids_of(after),
+        steps,
+        "both retirements must survive",
     )
-    assert version == after.version == 3
+    expect_equal("the version retire_rule returned", 3, version, steps)
 
 
 def test_a_retry_decides_again_on_the_fresh_copy() -> None:
     # The rival took (cpu, 5m) first, so the operator's r1 is now refused by the root.
     store = stored()
     repository = RivalsBeforeSave(store, [[RivalAdd(rule("r9"))]])
+    steps = ["operator loads", "a rival adds r9(cpu, 5m) and saves first"]
     expect_refusal(
         DuplicateMetricWindow,
         "operator activates r1(cpu, 5m)",
         lambda: application().activate_rule(repository, POLICY_ID, rule("r1")),
-        ["operator loads", "a rival adds r9(cpu, 5m) and saves first"],
+        steps,
         INVARIANT_WORDS[DuplicateMetricWindow],
+        fields={"policy_id": POLICY_ID, "rule_id": "r1", "existing_rule_id": "r9"},
     )
-    assert rule_ids_of(store.load(POLICY_ID)) == (["r9"], [])
+    expect_equal(
+        "the stored active and retired ids", (["r9"], []), rule_ids_of(store.load(POLICY_ID)), steps
+    )
 
 
-def test_the_retry_gives_up_after_three_conflicts_and_keeps_every_rival_edit() -> None:
+@pytest.mark.parametrize("attempts", [1, 3, 5])
+def test_the_retry_gives_up_after_its_attempts_and_keeps_every_rival_edit(attempts: int) -> None:
     store = stored()
-    rivals = [[RivalAdd(rule(f"x{n}", "memory", timedelta(n)))] for n in (1, 2, 3)]
-    repository = RivalsBeforeSave(store, rivals)
+    rivals = [[RivalAdd(rule(f"x{n}", "memory", timedelta(n)))] for n in range(1, attempts + 1)]
+    repository = RivalsBeforeSave(store, rivals, max_saves=attempts)
+    steps = [f"a rival saves first before each of the operator's {attempts} saves"]
     expect_refusal(
         ConcurrencyConflict,
-        "operator activates r1(cpu, 5m)",
-        lambda: application().activate_rule(repository, POLICY_ID, rule("r1")),
-        ["a rival saves first before each of the operator's saves"],
-        f"a command gives up after {ATTEMPTS} conflicts",
+        f"operator activates r1(cpu, 5m) with attempts={attempts}",
+        lambda: application().activate_rule(repository, POLICY_ID, rule("r1"), attempts=attempts),
+        steps,
+        f"a command gives up after {attempts} conflicts",
+        fields={"policy_id": POLICY_ID, "expected": attempts, "actual": attempts + 1},
     )
-    assert repository.saves == ATTEMPTS, (
-        f"the command gave up after {repository.saves} save(s); with a rival saving first "
-        f"every time, it must try {ATTEMPTS} times and then raise ConcurrencyConflict"
+    expect_equal(
+        "the saves the command made",
+        attempts,
+        repository.saves,
+        steps,
+        f"with a rival saving first every time, it tries {attempts} times, then raises",
     )
-    assert rule_ids_of(store.load(POLICY_ID)) == (["x1", "x2", "x3"], [])
+    expect_equal(
+        "the stored active ids",
+        [f"x{n}" for n in range(1, attempts + 1)],
+        rule_ids_of(store.load(POLICY_ID))[0],
+        steps,
+    )
 
 
-@pytest.mark.parametrize("attempts", [0, -1])
-def test_attempts_below_one_are_refused(attempts: int) -> None:
+@pytest.mark.parametrize("attempts", [1, 5])
+def test_the_last_allowed_attempt_still_saves(attempts: int) -> None:
     store = stored()
-    with pytest.raises(ValueError, match="attempts"):
-        application().activate_rule(store, POLICY_ID, rule("r1"), attempts=attempts)
-    assert store.load(POLICY_ID).version == 1
+    rivals = [[RivalAdd(rule(f"x{n}", "memory", timedelta(n)))] for n in range(1, attempts)]
+    repository = RivalsBeforeSave(store, rivals, max_saves=attempts)
+    try:
+        version = application().activate_rule(repository, POLICY_ID, rule("r1"), attempts=attempts)
+    except ConcurrencyConflict as error:
+        raise lost_edit(
+            f"activate r1(cpu, 5m) with attempts={attempts}, after {attempts - 1} conflicts,",
+            error,
+        ) from None
+    steps = [f"{attempts - 1} rival saves, each just before one of the operator's saves"]
+    expect_equal("the saves the command made", attempts, repository.saves, steps)
+    expect_equal("the version the command returned", attempts + 1, version, steps)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(lambda app, r: app.activate_rule(r, POLICY_ID, rule("r1")), id="activate"),
+        pytest.param(lambda app, r: app.retire_rule(r, POLICY_ID, "r0", "merged"), id="retire"),
+    ],
+)
+def test_a_command_returns_the_version_of_its_own_save(
+    command: Callable[[ModuleType, PolicyRepository], int],
+) -> None:
+    # A rival saves right after the command's save and before it returns: the command must
+    # report the version it saved at (2), not whatever the store holds by then (3).
+    store = stored(rule("r0", "memory"))
+    repository = RivalsBeforeSave(store, after_save=[RivalAdd(rule("x1", "latency_p99"))])
+    version = command(application(), repository)
+    steps = ["the command saves at v2", "a rival saves v3 before the command returns"]
+    expect_equal("the version the command returned", 2, version, steps)
+    expect_equal("the stored version", 3, store.load(POLICY_ID).version, steps)
+
+
+@pytest.mark.parametrize("attempts", [0, -1, True, 1.5])
+def test_attempts_must_be_a_positive_whole_number(attempts: object) -> None:
+    store = stored()
+    expect_refusal(
+        ValueError,
+        f"operator activates r1(cpu, 5m) with attempts={attempts!r}",
+        lambda: application().activate_rule(store, POLICY_ID, rule("r1"), attempts=attempts),
+        mentions=["attempts"],
+    )
+    expect_equal("the stored version", 1, store.load(POLICY_ID).version)
 
 
 class MeetAfterFirstLoad:
@@ -326,8 +452,11 @@ def test_two_operators_in_threads_both_keep_their_edit(tmp_path: Path) -> None:
     assert failures == [], f"an operator's command failed: {failures[0]!r}"
     with SqlitePolicyRepository(path) as check:
         after = check.load(POLICY_ID)
-    assert sorted(rule_ids_of(after)[0]) == ["r1", "r2"]
-    assert after.version == 3
+    steps = ["two operators in threads load v1", "one activates r1, the other r2"]
+    expect_equal(
+        "the stored active ids, sorted", ["r1", "r2"], sorted(rule_ids_of(after)[0]), steps
+    )
+    expect_equal("the stored version", 3, after.version, steps, "one save per operator")
 
 
 # -- the interleaving machine -------------------------------------------------------------

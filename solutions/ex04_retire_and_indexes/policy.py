@@ -103,12 +103,17 @@ class MonitoringPolicy:
     def retire_rule(self, rule_id: str, reason: str) -> None:
         """Retire the active rule ``rule_id`` for ``reason``.
 
-        Raises UnknownRule if no active rule has that id (an already retired
-        one included) and InvalidReason if the reason is blank; a refused
-        retire changes nothing and records no event. On success the rule
-        leaves the active collection, the watch index and the projection,
+        Refuse, before the first write, by raising:
+
+        * ``UnknownRule(policy_id, rule_id, *, retired)`` when no active rule
+          has that id; ``retired`` says whether a retired rule has it;
+        * ``InvalidReason(policy_id, rule_id)`` when the reason is blank
+          (empty or whitespace only).
+
+        A refused retire changes nothing and records no event. On success the
+        rule leaves the active collection, the watch index and the projection,
         joins the retired collection, is re-indexed by id as retired, and
-        ``RuleRetired`` is recorded.
+        ``RuleRetired(self.policy_id, rule_id, reason)`` is recorded.
         """
         rule = self._by_id.get(rule_id)
         if not isinstance(rule, ActiveRule):

@@ -32,7 +32,7 @@ class InMemoryPolicyRepository:
     def load(self, policy_id: str) -> MonitoringPolicy:
         """Return a new policy rebuilt from the stored snapshot.
 
-        Raises ``PolicyNotFound`` for an id that was never saved.
+        Raises ``PolicyNotFound(policy_id)`` for an id that was never saved.
         """
         snapshot = self._snapshots.get(policy_id)
         if snapshot is None:
@@ -43,8 +43,10 @@ class InMemoryPolicyRepository:
     def save(self, policy: MonitoringPolicy) -> None:
         """Store a snapshot of ``policy`` at the next version, then move ``policy`` to it.
 
-        Raises ``ConcurrencyConflict`` and stores nothing when the stored
-        version (0 if none) is not ``policy.version``.
+        Raises ``ConcurrencyConflict(policy_id, expected, actual)`` and stores
+        nothing when the stored version (0 if none) is not ``policy.version``,
+        behind it or ahead of it: ``expected`` is ``policy.version``, the version
+        the copy was loaded at, and ``actual`` the stored version.
         """
         stored = self._snapshots.get(policy.policy_id)
         stored_version = 0 if stored is None else stored.version

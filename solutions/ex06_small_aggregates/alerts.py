@@ -77,7 +77,8 @@ class AlertHistory:
         """Fire alerts only for the active rules of ``policy`` from now on.
 
         Rules retired in ``policy`` are forgotten, even if an earlier snapshot
-        had them active. Raises ``ValueError`` for another policy's snapshot.
+        had them active. Raises ``ValueError`` for another policy's snapshot,
+        its message naming both policy ids.
         """
         if policy.policy_id != self._policy_id:
             raise ValueError(
@@ -92,9 +93,10 @@ class AlertHistory:
     def record_alert(self, rule_id: str, value: float) -> Alert:
         """Record that ``rule_id`` fired on ``value``, and return the new alert.
 
-        Raises ``UnknownRule`` if ``rule_id`` is not active in the followed
-        snapshot (a retired rule included), and ``InvalidRule`` for a value
-        that is not a finite number. A refused alert changes nothing.
+        Raises ``UnknownRule(policy_id, rule_id, *, retired)`` if ``rule_id`` is
+        not active in the followed snapshot, ``retired`` saying whether the
+        snapshot has it retired; ``Alert`` itself raises ``InvalidRule`` for a
+        value that is not a finite number. A refused alert changes nothing.
         """
         rule = self._rules.get(rule_id)
         if rule is None:
@@ -147,7 +149,12 @@ class InMemoryAlertHistoryRepository:
         return AlertHistory.from_snapshot(snapshot)
 
     def save(self, history: AlertHistory) -> None:
-        """Store a snapshot of ``history`` at the next version, then move ``history`` to it."""
+        """Store a snapshot of ``history`` at the next version, then move ``history`` to it.
+
+        Raises ``ConcurrencyConflict(policy_id, expected, actual)`` and stores
+        nothing when the stored version (0 if none) is not ``history.version``:
+        ``expected`` is ``history.version``, ``actual`` the stored version.
+        """
         stored = self._snapshots.get(history.policy_id)
         stored_version = 0 if stored is None else stored.version
         if stored_version != history.version:
@@ -176,7 +183,8 @@ class Evaluator:
     def open(self, policy_id: str) -> AlertHistory:
         """Load the alert history of ``policy_id``, following a snapshot of the policy's rules.
 
-        Raises ``PolicyNotFound`` if no such policy is stored.
+        The policy repository's ``PolicyNotFound`` reaches the caller unchanged
+        when no such policy is stored.
         """
         rules = self._policies.load(policy_id).snapshot()
         history = self._histories.load(policy_id)

@@ -69,8 +69,10 @@ def activate_rule(
     The policy's root enforces its invariants (``DuplicateRuleId``,
     ``DuplicateMetricWindow``); such a refusal is raised at once and saves
     nothing. A ``ConcurrencyConflict`` is retried on a freshly loaded copy,
-    and raised after ``attempts`` conflicting tries. ``attempts`` below 1
-    raises ``ValueError``.
+    and the last one is raised after ``attempts`` conflicting tries. The
+    version returned is the one this command's own save stored, even if
+    someone saved again since. ``attempts`` that is not a whole number of at
+    least 1 raises ``ValueError`` naming ``attempts``.
     """
     return _edit(policies, policy_id, lambda policy: policy.add_active_rule(rule), attempts)
 
@@ -88,8 +90,10 @@ def retire_rule(
     The policy's root refuses an unknown or already retired rule
     (``UnknownRule``) and a blank reason (``InvalidReason``); such a refusal
     is raised at once and saves nothing. A ``ConcurrencyConflict`` is retried
-    on a freshly loaded copy, and raised after ``attempts`` conflicting tries.
-    ``attempts`` below 1 raises ``ValueError``.
+    on a freshly loaded copy, and the last one is raised after ``attempts``
+    conflicting tries. The version returned is the one this command's own
+    save stored. ``attempts`` that is not a whole number of at least 1 raises
+    ``ValueError`` naming ``attempts``.
     """
     return _edit(policies, policy_id, lambda policy: policy.retire_rule(rule_id, reason), attempts)
 
