@@ -142,7 +142,7 @@ def damaged_documents(draw: st.DrawFn, document: dict[str, Any], read: set[str])
                 node[last] = draw(near_misses | json_values)
             elif isinstance(node, dict):
                 del node[last]
-            else:
+            elif isinstance(node, list):
                 node.pop(last)
         except (KeyError, IndexError, TypeError):
             continue  # an earlier change removed or replaced this place
