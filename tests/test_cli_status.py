@@ -95,6 +95,15 @@ def test_editing_a_file_invalidates_only_that_exercises_cache(
     assert "(syntax problem)" in row(result.out, EX02)
 
 
+def test_a_catalog_that_lists_no_exercises_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "exercises.toml").write_text("", encoding="utf-8")
+    result = run_cli(tmp_path)
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert "lists no exercises" in result.err
+
+
 def test_a_corrupt_state_file_is_set_aside_and_rebuilt(warm_course: Path) -> None:
     state = warm_course / ".aggregates-course" / "state.json"
     state.write_text('{"version": 1, "hints": [', encoding="utf-8")
