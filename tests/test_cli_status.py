@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from aggregates_course.course import runner
 from aggregates_course.course.catalog import Exercise
+from aggregates_course.course.runner import Course, Launched, launch_cold
 from tests.test_cli_support import (
     EX01,
     EX02,
@@ -18,6 +20,7 @@ from tests.test_cli_support import (
     fresh_course,
     run_cli,
     solve,
+    unsolve,
     warm_course,
 )
 
@@ -93,6 +96,22 @@ def test_editing_a_file_invalidates_only_that_exercises_cache(
     result = run_cli(warm_course)
     assert ran == [EX02]
     assert "(syntax problem)" in row(result.out, EX02)
+
+
+def test_a_run_whose_files_changed_while_it_ran_is_not_cached(fresh_course: Path) -> None:
+    course = Course.open(fresh_course)
+    exercise = course.catalog[1]
+
+    def saving_meanwhile(arguments: Sequence[str], **options: Any) -> Launched:
+        solve(fresh_course, EX02, "answer.py")  # the learner saves as pytest starts
+        launched: Launched = launch_cold(arguments, **options)
+        return launched
+
+    course.launch = saving_meanwhile
+    assert course.run(exercise).status == "done"  # pytest imported the saved solution
+    unsolve(fresh_course, EX02, "answer.py")
+    # The stub as it was when the run began: that run's verdict is not the stub's.
+    assert run_cli(fresh_course, "check", EX02).code == 1
 
 
 def test_a_catalog_that_lists_no_exercises_is_one_line_not_a_traceback(tmp_path: Path) -> None:

@@ -665,7 +665,7 @@ class Course:
             launch=self.launch,
             on_output=on_output,
         )
-        self.remember(run)
+        self._remember_if_unchanged(exercise, run)
         self.save()
         return run
 
@@ -697,7 +697,7 @@ class Course:
                 on_start(to_run)
             for exercise, run in zip(to_run, self._run_now(to_run, complete), strict=True):
                 runs[exercise.slug] = run
-                self.remember(run)
+                self._remember_if_unchanged(exercise, run)
             self.save()
         return [runs[exercise.slug] for exercise in exercises]
 
@@ -721,6 +721,16 @@ class Course:
             return list(pool.map(run_one, exercises))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _remember_if_unchanged(self, exercise: Exercise, run: ExerciseRun) -> None:
+        """Cache a fresh run unless the exercise's files changed while it ran.
+
+        Such a run may have imported a file saved after its fingerprint was
+        taken: filed under that fingerprint, it would later answer for files it
+        never judged (a stub called done because a solution was saved mid-run).
+        """
+        if run.fingerprint == fingerprint(exercise):
+            self.remember(run)
 
     def remember(self, run: ExerciseRun) -> None:
         """Cache a fresh run and note a first completion (saved by :meth:`save`)."""
