@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
-from aggregates_course.course import runner
+from aggregates_course.course import checkout
 from aggregates_course.course.catalog import Exercise
-from aggregates_course.course.runner import Course, Launched, launch_cold
+from aggregates_course.course.checkout import Course
+from aggregates_course.course.launch import Launched, launch_cold
+from aggregates_course.course.outcomes import ExerciseRun
+from aggregates_course.course.runner import run_exercise
 from tests.test_cli_support import (
     EX01,
     EX02,
@@ -75,7 +78,7 @@ def test_an_unchanged_course_is_answered_from_the_cache(
     def no_runs(exercise: object, **options: object) -> object:
         raise AssertionError("an unchanged exercise was run again")
 
-    monkeypatch.setattr(runner, "run_exercise", no_runs)
+    monkeypatch.setattr(checkout, "run_exercise", no_runs)
     assert run_cli(warm_course).code == 0
 
 
@@ -83,13 +86,13 @@ def test_editing_a_file_invalidates_only_that_exercises_cache(
     warm_course: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran: list[str] = []
-    real_run = runner.run_exercise
+    real_run = run_exercise
 
-    def recording(exercise: Exercise, **options: Any) -> runner.ExerciseRun:
+    def recording(exercise: Exercise, **options: Any) -> ExerciseRun:
         ran.append(exercise.slug)
         return real_run(exercise, **options)
 
-    monkeypatch.setattr(runner, "run_exercise", recording)
+    monkeypatch.setattr(checkout, "run_exercise", recording)
     answer = warm_course / "exercises" / EX02 / "answer.py"
     # Half-typed code: it still changes the fingerprint, and needs no pytest run to judge.
     answer.write_text(answer.read_text(encoding="utf-8") + "\ndef half_typed(\n", "utf-8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +111,19 @@ def load_catalog(root: Path | None = None) -> tuple[Exercise, ...]:
         except KeyError as missing:
             raise CatalogError(f"{path}: exercise {index + 1} lacks {missing}") from None
     return tuple(exercises)
+
+
+def catalog_root(catalog: Sequence[Exercise], root: Path | None) -> Path:
+    """The course folder ``catalog`` was read from (``root``, or the one found from here)."""
+    return catalog[0].root if catalog else (root or Path.cwd()).resolve()
+
+
+def is_available(exercise: Exercise) -> bool:
+    """Whether the exercise folder exists and holds at least one test file.
+
+    A catalog may list an exercise before this copy of the course has it.
+    """
+    return exercise.folder.is_dir() and any(exercise.folder.glob("test_*.py"))
 
 
 def _minutes(value: object, where: str) -> int | None:

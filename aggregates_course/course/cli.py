@@ -35,23 +35,20 @@ from aggregates_course.course.catalog import (
     CatalogError,
     Exercise,
     UnknownExercise,
+    catalog_root,
     find_exercise,
+    is_available,
     load_catalog,
 )
+from aggregates_course.course.checkout import Course
 from aggregates_course.course.console import Console, Progress
 from aggregates_course.course.demo import run_demo
 from aggregates_course.course.files import trouble, write_atomically
+from aggregates_course.course.launch import DEFAULT_TIME_LIMIT
+from aggregates_course.course.outcomes import ExerciseRun, Problem
 from aggregates_course.course.pristine import PristineError, exercise_files, load_manifest
 from aggregates_course.course.results import results_document
-from aggregates_course.course.runner import (
-    DEFAULT_TIME_LIMIT,
-    Course,
-    ExerciseRun,
-    Problem,
-    catalog_root,
-    is_available,
-    source_line,
-)
+from aggregates_course.course.runner import source_line
 from aggregates_course.course.state import CourseState, StateError, StateStore, timestamp
 from aggregates_course.course.warm import warm_launcher
 from aggregates_course.course.watching import FolderEvents, Keys, wait

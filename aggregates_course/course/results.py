@@ -51,7 +51,7 @@ from collections.abc import Sequence
 from typing import Any, get_args
 
 from aggregates_course.course.catalog import Exercise
-from aggregates_course.course.runner import ExerciseRun, Location, ProblemKind
+from aggregates_course.course.outcomes import ExerciseRun, Location, ProblemKind
 
 SCHEMA_ID = "aggregates-course/results/1"
 
