@@ -24,9 +24,9 @@ from hypothesis import settings
 
 from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.decoys import discover_decoys
+from aggregates_course.course.launch import PLUGIN, REPORT_ENV
 from aggregates_course.course.pristine import load_manifest
 from aggregates_course.course.pytest_results import describe_failure
-from aggregates_course.course.runner import PLUGIN, REPORT_ENV
 from aggregates_course.course.target import configure_target, current_target
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent

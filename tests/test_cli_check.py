@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregates_course.course.cli import Invocation
+from aggregates_course.course.app import Invocation
 from tests.test_cli_support import EX01, EX02, done_line, run_cli, solve, warm_course
 
 __all__ = ["warm_course"]  # a fixture, re-exported for pytest

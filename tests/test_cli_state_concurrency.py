@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from aggregates_course.course import lock
+from aggregates_course.course.checkout import Course
 from aggregates_course.course.cli import main
 from aggregates_course.course.lock import StateLock
-from aggregates_course.course.runner import Course, ExerciseRun
-from aggregates_course.course.runner import TestResult as SavedTest  # not a pytest class
+from aggregates_course.course.outcomes import ExerciseRun
+from aggregates_course.course.outcomes import TestResult as SavedTest  # not a pytest class
 from aggregates_course.course.state import CourseState
 from tests.cli_state_support import STATE, processes
 from tests.test_cli_support import EX01, EX02, EX03, fresh_course, run_cli

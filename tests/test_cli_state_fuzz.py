@@ -27,10 +27,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregates_course.course import runner
+from aggregates_course.course import checkout
 from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.cli import build_parser
-from aggregates_course.course.runner import ExerciseRun, fingerprint
+from aggregates_course.course.outcomes import ExerciseRun
+from aggregates_course.course.runner import fingerprint
 from aggregates_course.course.state import CORRUPT_SUFFIX, decode
 from tests.cli_state_support import STATE, no_traceback
 from tests.test_cli_support import EX01, EX02, EX03, run_cli, warm_course
@@ -91,7 +92,7 @@ def replaying(warm_course: Path, monkeypatch: pytest.MonkeyPatch) -> Replaying:
     def replay(exercise: Exercise, *args: object, **options: object) -> ExerciseRun:
         return ExerciseRun.from_json(recorded[fingerprint(exercise)])
 
-    monkeypatch.setattr(runner, "run_exercise", replay)
+    monkeypatch.setattr(checkout, "run_exercise", replay)
     current = {fingerprint(exercise) for exercise in load_catalog(warm_course)}
     return Replaying(warm_course, document, current)
 

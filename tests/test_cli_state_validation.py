@@ -20,14 +20,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aggregates_course.course.catalog import HINT_TIERS
-from aggregates_course.course.runner import (
-    Course,
-    ExerciseRun,
-    Location,
-    Problem,
-    fingerprint,
-)
-from aggregates_course.course.runner import TestResult as SavedTest  # not a pytest class
+from aggregates_course.course.checkout import Course
+from aggregates_course.course.outcomes import ExerciseRun, Location, Problem
+from aggregates_course.course.outcomes import TestResult as SavedTest  # not a pytest class
+from aggregates_course.course.runner import fingerprint
 from aggregates_course.course.shapes import ShapeError
 from aggregates_course.course.state import CourseState
 from tests.cli_state_support import STATE

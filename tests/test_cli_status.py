@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aggregates_course.course import runner
+from aggregates_course.course import checkout
 from aggregates_course.course.catalog import Exercise
+from aggregates_course.course.checkout import Course
+from aggregates_course.course.launch import Launched, launch_cold
+from aggregates_course.course.outcomes import ExerciseRun
+from aggregates_course.course.runner import run_exercise
 from tests.test_cli_support import (
     EX01,
     EX02,
@@ -18,6 +23,7 @@ from tests.test_cli_support import (
     fresh_course,
     run_cli,
     solve,
+    unsolve,
     warm_course,
 )
 
@@ -72,7 +78,7 @@ def test_an_unchanged_course_is_answered_from_the_cache(
     def no_runs(exercise: object, **options: object) -> object:
         raise AssertionError("an unchanged exercise was run again")
 
-    monkeypatch.setattr(runner, "run_exercise", no_runs)
+    monkeypatch.setattr(checkout, "run_exercise", no_runs)
     assert run_cli(warm_course).code == 0
 
 
@@ -80,19 +86,44 @@ def test_editing_a_file_invalidates_only_that_exercises_cache(
     warm_course: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran: list[str] = []
-    real_run = runner.run_exercise
+    real_run = run_exercise
 
-    def recording(exercise: Exercise, **options: Any) -> runner.ExerciseRun:
+    def recording(exercise: Exercise, **options: Any) -> ExerciseRun:
         ran.append(exercise.slug)
         return real_run(exercise, **options)
 
-    monkeypatch.setattr(runner, "run_exercise", recording)
+    monkeypatch.setattr(checkout, "run_exercise", recording)
     answer = warm_course / "exercises" / EX02 / "answer.py"
     # Half-typed code: it still changes the fingerprint, and needs no pytest run to judge.
     answer.write_text(answer.read_text(encoding="utf-8") + "\ndef half_typed(\n", "utf-8")
     result = run_cli(warm_course)
     assert ran == [EX02]
     assert "(syntax problem)" in row(result.out, EX02)
+
+
+def test_a_run_whose_files_changed_while_it_ran_is_not_cached(fresh_course: Path) -> None:
+    course = Course.open(fresh_course)
+    exercise = course.catalog[1]
+
+    def saving_meanwhile(arguments: Sequence[str], **options: Any) -> Launched:
+        solve(fresh_course, EX02, "answer.py")  # the learner saves as pytest starts
+        launched: Launched = launch_cold(arguments, **options)
+        return launched
+
+    course.launch = saving_meanwhile
+    assert course.run(exercise).status == "done"  # pytest imported the saved solution
+    unsolve(fresh_course, EX02, "answer.py")
+    # The stub as it was when the run began: that run's verdict is not the stub's.
+    assert run_cli(fresh_course, "check", EX02).code == 1
+
+
+def test_a_catalog_that_lists_no_exercises_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "exercises.toml").write_text("", encoding="utf-8")
+    result = run_cli(tmp_path)
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert "lists no exercises" in result.err
 
 
 def test_a_corrupt_state_file_is_set_aside_and_rebuilt(warm_course: Path) -> None:

@@ -15,12 +15,8 @@ import pytest
 
 from aggregates_course.course import warm
 from aggregates_course.course.catalog import Exercise, load_catalog
-from aggregates_course.course.runner import (
-    REPORT_ENV,
-    TIME_LIMIT_ENV,
-    pytest_arguments,
-    run_exercise,
-)
+from aggregates_course.course.launch import REPORT_ENV, TIME_LIMIT_ENV, pytest_arguments
+from aggregates_course.course.runner import run_exercise
 from aggregates_course.course.warm import WarmLauncher
 from tests.test_cli_support import EX02, solve, warm_course
 from tests.test_cli_watch import (

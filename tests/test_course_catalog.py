@@ -49,3 +49,20 @@ def test_the_course_catalog_gives_every_exercise_an_estimate() -> None:
     exercises = load_catalog(Path(__file__).resolve().parents[1])
     missing = [e.slug for e in exercises if e.minutes is None or e.difficulty is None]
     assert missing == [], f"add minutes and difficulty to exercises.toml for {missing}"
+
+
+@pytest.mark.parametrize(
+    "catalog",
+    [
+        "",
+        _ENTRY.replace("[[exercise]]", "[[exercises]]"),  # a typo in the table's name
+        "exercise = 3\n",
+        "exercise = [1, 2]\n",
+    ],
+    ids=["empty", "misnamed table", "a number", "a list of numbers"],
+)
+def test_a_catalog_that_lists_no_exercises_is_refused(tmp_path: Path, catalog: str) -> None:
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "exercises.toml").write_text(catalog, encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"lists no exercises.*\[\[exercise\]\]"):
+        load_catalog(tmp_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,15 +74,23 @@ def find_course_root(start: Path | None = None) -> Path:
 
 
 def load_catalog(root: Path | None = None) -> tuple[Exercise, ...]:
-    """Read the exercises, in course order, from ``<root>/exercises/exercises.toml``."""
+    """Read the exercises, in course order, from ``<root>/exercises/exercises.toml``.
+
+    Raises :class:`CatalogError` when the file cannot be read, lists no
+    exercise, or gives one a field that makes no sense.
+    """
     course_root = root if root is not None else find_course_root()
     path = course_root / "exercises" / CATALOG_NAME
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise CatalogError(f"cannot read {path}: {error}") from error
+    entries = data.get("exercise")
+    # A catalog with nothing to do is a mistake (often a misspelt table name), not a course.
+    if not (isinstance(entries, list) and entries and all(isinstance(e, dict) for e in entries)):
+        raise CatalogError(f"{path} lists no exercises: give each one an [[exercise]] table")
     exercises: list[Exercise] = []
-    for index, entry in enumerate(data.get("exercise", [])):
+    for index, entry in enumerate(entries):
         try:
             hints = tuple(str(hint) for hint in entry["hints"])
             if len(hints) != len(HINT_TIERS):
@@ -102,6 +111,19 @@ def load_catalog(root: Path | None = None) -> tuple[Exercise, ...]:
         except KeyError as missing:
             raise CatalogError(f"{path}: exercise {index + 1} lacks {missing}") from None
     return tuple(exercises)
+
+
+def catalog_root(catalog: Sequence[Exercise], root: Path | None) -> Path:
+    """The course folder ``catalog`` was read from (``root``, or the one found from here)."""
+    return catalog[0].root if catalog else (root or Path.cwd()).resolve()
+
+
+def is_available(exercise: Exercise) -> bool:
+    """Whether the exercise folder exists and holds at least one test file.
+
+    A catalog may list an exercise before this copy of the course has it.
+    """
+    return exercise.folder.is_dir() and any(exercise.folder.glob("test_*.py"))
 
 
 def _minutes(value: object, where: str) -> int | None:

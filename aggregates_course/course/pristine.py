@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from aggregates_course.course.catalog import Exercise, load_catalog
+from aggregates_course.course.catalog import Exercise, is_available, load_catalog
 from aggregates_course.course.files import write_atomically
 
 SNAPSHOT_FOLDER = ".course"
@@ -245,7 +245,7 @@ def unfit_stubs(catalog: Sequence[Exercise]) -> list[str]:
     let ``reset`` "restore" something that is not the stub.
     """
     # runner imports this module for exercise_files, so it is imported here, when needed.
-    from aggregates_course.course.runner import is_available, run_exercise
+    from aggregates_course.course.runner import run_exercise
 
     available = [exercise for exercise in catalog if is_available(exercise)]
     if not available:

@@ -41,17 +41,21 @@ Schema subset, and the tests validate real output against it)::
       ]
     }
 
+Without ``--json`` the command (:func:`results`) prints a short table instead.
+
 Invariant: ``summary`` counts agree with the exercises' statuses, and a test
 has a ``message`` exactly when it did not pass or skip.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, get_args
 
+from aggregates_course.course.app import App
 from aggregates_course.course.catalog import Exercise
-from aggregates_course.course.runner import ExerciseRun, Location, ProblemKind
+from aggregates_course.course.outcomes import ExerciseRun, Location, ProblemKind
 
 SCHEMA_ID = "aggregates-course/results/1"
 
@@ -202,3 +206,18 @@ def results_document(
         },
         "exercises": entries,
     }
+
+
+def results(app: App, as_json: bool) -> int:
+    """Every test of every exercise, as the documented JSON or a short table."""
+    runs = app.runs(app.course.catalog, complete=True)
+    if as_json:
+        document = results_document(str(app.course.root), app.course.catalog, runs)
+        app.out.line(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    for exercise, run in zip(app.course.catalog, runs, strict=True):
+        app.out.line(f"{exercise.slug}: {run.status}")
+        for test in run.tests:
+            app.out.line(f"  {test.status:<7} {test.duration:7.3f}s  {test.name}")
+    app.out.line(f"(for scripts: {app.run} results --json)")
+    return 0

@@ -70,7 +70,7 @@ class CourseState:
     maps a slug to how many hint tiers were shown (0 to the number of tiers);
     ``results`` maps a slug to ``{fingerprint: run}``: the cached outcome of
     its tests for each recent version of its files (oldest first). Each run is
-    checked when it is read (``runner.ExerciseRun.from_json``); one that fails
+    checked when it is read (``outcomes.ExerciseRun.from_json``); one that fails
     its checks is a cache miss.
     """
 

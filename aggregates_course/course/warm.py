@@ -7,7 +7,7 @@ forks a fresh child for every run. The child imports the exercise's tests and
 the learner's module anew (the server never imports them), runs pytest with
 the results plugin, and exits; nothing it does reaches the next run. Where
 the platform cannot fork, :func:`warm_launcher` gives ``None`` and the CLI
-starts pytest cold (:func:`aggregates_course.course.runner.launch_cold`).
+starts pytest cold (:func:`aggregates_course.course.launch.launch_cold`).
 
 Protocol, one JSON object per line. The client sends ``{"arguments", "cwd",
 "env", "kill_after", "output", "full_output"}``; the server answers
@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from aggregates_course.course.runner import KILL_GRACE_SECONDS, Launched, launch_cold
+from aggregates_course.course.launch import KILL_GRACE_SECONDS, Launched, launch_cold
 
 SERVER_MODULE = "aggregates_course.course.warm"
 READY = "ready"
@@ -249,7 +249,7 @@ def serve() -> int:
 
 
 class WarmLauncher:
-    """A :class:`~aggregates_course.course.runner.Launcher` backed by the warm server.
+    """A :class:`~aggregates_course.course.launch.Launcher` backed by the warm server.
 
     The server is started on first use and stopped by :meth:`close`. If it
     cannot start or stops answering, this run and every later one are started
