@@ -312,6 +312,19 @@ def test_saving_a_policy_with_a_forged_junk_id_is_refused_and_stores_nothing(
         store.reload("forged")
 
 
+def test_a_policy_whose_id_property_lies_is_stored_under_the_id_it_is_rebuilt_with(
+    store: Store,
+) -> None:
+    # What is stored comes from the snapshot alone, so the key and the loaded policy agree.
+    forged = ForgedPolicy("checkout")
+    store.repository.save(forged)
+    assert exactly(store.stored("forged")) == exactly(
+        PolicySnapshot("forged", 1, forged.active_rules, forged.retired_rules)
+    )
+    with pytest.raises(PolicyNotFound):
+        store.reload("checkout")
+
+
 @pytest.mark.parametrize("junk", ["checkout", None, 5, ("checkout",)])
 def test_saving_something_that_is_not_a_policy_is_a_type_error(store: Store, junk: Any) -> None:
     with pytest.raises(TypeError) as refused:

@@ -46,14 +46,15 @@ class InMemoryPolicyRepository:
         version is not the one ``policy`` was loaded at; ``TypeError`` for
         anything but a policy.
         """
-        policy = require_policy(policy)
+        # The snapshot is the one source of what is stored, the id included, as in every
+        # repository: a subclass overriding `policy_id` cannot file a policy under one id
+        # that is rebuilt under another.
+        snapshot = require_policy(policy).snapshot()
         with self._lock:
-            stored = self._snapshots.get(policy.policy_id)
+            stored = self._snapshots.get(snapshot.policy_id)
             stored_version = stored.version if stored is not None else 0
-            if stored_version != policy.version:
-                raise ConcurrencyConflict(policy.policy_id, policy.version, stored_version)
+            if stored_version != snapshot.version:
+                raise ConcurrencyConflict(snapshot.policy_id, snapshot.version, stored_version)
             new_version = stored_version + 1
-            self._snapshots[policy.policy_id] = dataclasses.replace(
-                policy.snapshot(), version=new_version
-            )
+            self._snapshots[snapshot.policy_id] = dataclasses.replace(snapshot, version=new_version)
             policy.mark_saved(new_version)
