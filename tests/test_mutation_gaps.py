@@ -196,6 +196,12 @@ PROBLEMS: list[tuple[str, dict[str, Any], str, str]] = [
     ("metric of wrong type", {"metric": b"cpu"}, "metric", "must be a string, not bytes"),
     ("blank metric", {"metric": "  "}, "metric", "must not be empty or only whitespace"),
     ("metric with BEL", {"metric": "cpu\x07"}, "metric", "'cpu\\x07' contains a control character"),
+    (
+        "id with a lone surrogate",
+        {"rule_id": "r\ud8001"},
+        "rule_id",
+        "'r\\ud8001' contains a lone surrogate, which no store can encode",
+    ),
     ("long metric", {"metric": "m" * 257}, "metric", "is 257 characters long; the limit is 256"),
     ("window in seconds", {"window": 300}, "window", "must be a datetime.timedelta, not int"),
     ("zero window", {"window": timedelta(0)}, "window", "must be positive, got 0:00:00"),

@@ -102,6 +102,7 @@ REFUSED_COMMANDS: list[tuple[str, Command, type[Exception]]] = [
     ("retire an unknown id", lambda p: p.retire_rule("no-such-rule", "gone"), UnknownRule),
     ("retire a retired id", lambda p: p.retire_rule("memory-low", "again"), UnknownRule),
     ("retire an id of the wrong type", lambda p: p.retire_rule(42, "gone"), UnknownRule),  # type: ignore[arg-type]
+    ("retire an unhashable id", lambda p: p.retire_rule(["cpu-hot"], "gone"), UnknownRule),  # type: ignore[arg-type]
     ("retire an unknown id with a blank reason", lambda p: p.retire_rule("nope", ""), UnknownRule),
     ("retire with an empty reason", lambda p: p.retire_rule("cpu-hot", ""), InvalidReason),
     ("retire with a whitespace reason", lambda p: p.retire_rule("cpu-hot", " \n\t"), InvalidReason),

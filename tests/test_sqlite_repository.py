@@ -146,3 +146,21 @@ def test_the_path_is_made_absolute_when_the_instance_is_created(
         repository.save(one_rule_policy())
     assert repository.path == str(tmp_path / "policies.db")
     assert (tmp_path / "policies.db").is_file()
+
+
+@pytest.mark.parametrize("timeout", [-1, -0.5, float("nan"), float("inf")])
+def test_a_timeout_that_is_not_a_finite_wait_is_refused(tmp_path: Path, timeout: float) -> None:
+    with pytest.raises(ValueError, match="timeout must be a finite number of seconds, at least 0"):
+        SqlitePolicyRepository(tmp_path / "policies.db", timeout=timeout)
+
+
+@pytest.mark.parametrize("timeout", ["30", None, True])
+def test_a_timeout_that_is_not_a_number_is_refused(tmp_path: Path, timeout: object) -> None:
+    with pytest.raises(TypeError, match="timeout must be a number of seconds"):
+        SqlitePolicyRepository(tmp_path / "policies.db", timeout=timeout)  # type: ignore[arg-type]
+
+
+def test_a_zero_timeout_is_allowed_and_means_do_not_wait(tmp_path: Path) -> None:
+    with SqlitePolicyRepository(tmp_path / "policies.db", timeout=0) as repository:
+        repository.save(MonitoringPolicy("checkout"))
+        assert repository.load("checkout").version == 1

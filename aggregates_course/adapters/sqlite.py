@@ -11,6 +11,7 @@ Every failure of the file or of SQLite is a ``StorageError`` naming the path.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sqlite3
 import threading
@@ -111,9 +112,17 @@ class SqlitePolicyRepository:
     """The connection type to open; a subclass may swap it to instrument SQL calls."""
 
     def __init__(self, path: str | PathLike[str], *, timeout: float = 30.0) -> None:
+        # The same rule as PostgresPolicyRepository's lock_timeout: a negative or NaN wait
+        # would make sqlite3 give up at once on a busy file, or never.
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise TypeError(f"timeout must be a number of seconds, not {type(timeout).__name__}")
+        if not 0 <= timeout < math.inf:
+            raise ValueError(
+                f"timeout must be a finite number of seconds, at least 0, not {timeout}"
+            )
         given = os.fspath(path)
         self._path = given if given == IN_MEMORY else os.path.abspath(given)
-        self._timeout = timeout
+        self._timeout = float(timeout)
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 

@@ -122,9 +122,12 @@ class MonitoringPolicy:
         already retired included), and :class:`InvalidReason` if ``reason``
         is blank or cannot be stored. Records :class:`RuleRetired`.
         """
-        rule = self._active.get(rule_id)
+        # Only a string can be a rule's id; anything else (a list, too) is an unknown rule.
+        known = isinstance(rule_id, str)
+        rule = self._active.get(rule_id) if known else None
         if rule is None:
-            raise UnknownRule(self._policy_id, str(rule_id), retired=rule_id in self._retired)
+            already_retired = known and rule_id in self._retired
+            raise UnknownRule(self._policy_id, str(rule_id), retired=already_retired)
         try:
             # Built before anything changes: a bad reason must leave the policy untouched.
             retired = RetiredRule(rule, reason)

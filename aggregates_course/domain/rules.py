@@ -23,10 +23,17 @@ MAX_WINDOW = timedelta(days=366)
 """Longest accepted window: a year, with a leap day to spare; longer ones are data mistakes."""
 
 
-def _has_control_character(text: str) -> bool:
-    # Lone surrogates (Cs) count too: no UTF-8 store can encode them, so the fake
-    # repository would accept a rule that SQLite refuses.
-    return any(unicodedata.category(char) in {"Cc", "Cf", "Cs", "Zl", "Zp"} for char in text)
+def _unprintable(text: str) -> str | None:
+    """Why ``text`` cannot name a rule, policy or metric, or ``None`` if it can."""
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            # No UTF-8 store can encode a lone surrogate: the fake repository would
+            # accept a rule that SQLite refuses.
+            return "contains a lone surrogate, which no store can encode"
+        if category in {"Cc", "Cf", "Zl", "Zp"}:
+            return "contains a control character"
+    return None
 
 
 def validate_identifier(value: object, field: str = "rule_id") -> str:
@@ -42,8 +49,8 @@ def validate_identifier(value: object, field: str = "rule_id") -> str:
         raise InvalidRule(field, "must not be empty or only whitespace")
     if value != value.strip():
         raise InvalidRule(field, f"{value!r} has leading or trailing whitespace")
-    if _has_control_character(value):
-        raise InvalidRule(field, f"{value!r} contains a control character")
+    if (problem := _unprintable(value)) is not None:
+        raise InvalidRule(field, f"{value!r} {problem}")
     if len(value) > MAX_ID_LENGTH:
         raise InvalidRule(field, f"is {len(value)} characters long; the limit is {MAX_ID_LENGTH}")
     return value
@@ -54,8 +61,8 @@ def _validate_metric(value: object) -> str:
         raise InvalidRule("metric", f"must be a string, not {type(value).__name__}")
     if not value.strip():
         raise InvalidRule("metric", "must not be empty or only whitespace")
-    if _has_control_character(value):
-        raise InvalidRule("metric", f"{value!r} contains a control character")
+    if (problem := _unprintable(value)) is not None:
+        raise InvalidRule("metric", f"{value!r} {problem}")
     if len(value) > MAX_METRIC_LENGTH:
         raise InvalidRule(
             "metric", f"is {len(value)} characters long; the limit is {MAX_METRIC_LENGTH}"
