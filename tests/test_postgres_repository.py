@@ -271,6 +271,46 @@ def test_a_refused_login_is_a_storage_error_that_never_shows_the_password(
     assert "no_such_role" in everything_shown
 
 
+PG_VARIABLES = ("PGHOST", "PGPORT", "PGDATABASE")
+
+
+@pytest.mark.parametrize(
+    ("conninfo", "variables", "named"),
+    [
+        (
+            "host=db.internal port=6432 dbname=alerts",
+            {"PGHOST": "ignored", "PGPORT": "1", "PGDATABASE": "ignored"},
+            "PostgreSQL at db.internal:6432, database 'alerts'",
+        ),
+        (
+            "user=service",
+            {"PGHOST": "from-env", "PGPORT": "6543", "PGDATABASE": "env_db"},
+            "PostgreSQL at from-env:6543, database 'env_db'",
+        ),
+        (
+            "user=service",
+            {},
+            "PostgreSQL at the default host:5432, database 'the default database'",
+        ),
+    ],
+    ids=["from the conninfo", "from PG variables", "libpq's defaults"],
+)
+def test_a_repository_names_its_server_as_libpq_would_find_it(
+    monkeypatch: pytest.MonkeyPatch, conninfo: str, variables: dict[str, str], named: str
+) -> None:
+    # What the conninfo leaves out, libpq takes from the environment; the name says the same.
+    ensure_group("postgres", "psycopg")
+    from aggregates_course.adapters.postgres import PostgresPolicyRepository, describe_server
+
+    for variable in PG_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in variables.items():
+        monkeypatch.setenv(variable, value)
+    assert describe_server(conninfo) == named
+    assert PostgresPolicyRepository(conninfo).store == named
+    assert repr(PostgresPolicyRepository(conninfo)) == f"<PostgresPolicyRepository {named}>"
+
+
 def test_a_conninfo_that_does_not_parse_is_refused_without_repeating_it() -> None:
     ensure_group("postgres", "psycopg")
     from aggregates_course.adapters.postgres import PostgresPolicyRepository
