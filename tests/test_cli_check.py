@@ -75,6 +75,25 @@ def test_a_time_limit_that_is_not_a_positive_number_is_a_usage_error(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("limit", ["86401", "1e8", "1e10"])
+def test_a_time_limit_over_a_day_is_a_usage_error_naming_the_limit(
+    warm_course: Path, limit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_cli(warm_course, "check", "--timeout", limit)
+    err = capsys.readouterr().err
+    assert result.code == 2
+    assert "give at most 86400 seconds (a day)" in err
+    assert "Traceback" not in err
+
+
+def test_a_time_limit_of_a_day_runs_the_tests(warm_course: Path) -> None:
+    answer = warm_course / "exercises" / EX02 / "answer.py"
+    answer.write_text(answer.read_text(encoding="utf-8") + "# not cached\n", encoding="utf-8")
+    result = run_cli(warm_course, "check", EX02, "--timeout", "86400")
+    assert result.code == 1
+    assert "FAIL test_double_is_twice_the_number" in result.out
+
+
 def test_two_exercise_names_get_the_check_commands_usage(
     warm_course: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

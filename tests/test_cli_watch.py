@@ -123,6 +123,9 @@ def test_without_a_name_it_follows_the_course_until_everything_passes(warm_cours
         ["--timeout", "0"],
         ["--duration", "-5"],
         ["--max-runs", "0"],
+        ["--timeout", "1e10"],
+        ["--interval", "1e8"],
+        ["--duration", "1e400"],
     ],
     ids=" ".join,
 )

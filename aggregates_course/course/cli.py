@@ -32,7 +32,7 @@ from aggregates_course.course import checking, guidance, results, watch
 from aggregates_course.course.app import PROG, App, Invocation, UsageError
 from aggregates_course.course.catalog import CatalogError
 from aggregates_course.course.checkout import Course
-from aggregates_course.course.console import Console
+from aggregates_course.course.console import Console, tolerant
 from aggregates_course.course.demo import run_demo
 from aggregates_course.course.doctor import doctor
 from aggregates_course.course.files import trouble
@@ -43,14 +43,21 @@ from aggregates_course.course.watch import WATCH_INTERVAL
 RUN = f"uv run {PROG}"  # how the README and the docs spell the command
 
 
+#: The longest time limit, poll interval or watch duration: a day. A longer one is a slip,
+#: and past this the platform's clocks and timers may overflow.
+MAX_SECONDS = 86_400.0
+
+
 def _seconds(text: str) -> float:
-    """A positive, finite number of seconds, or an argparse usage error."""
+    """A number of seconds above 0 and at most :data:`MAX_SECONDS`, or an argparse usage error."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0")
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give at most {MAX_SECONDS:g} seconds (a day)")
     return value
 
 
@@ -254,6 +261,10 @@ def main(
     ``stdout``/``stderr`` default to the process streams; ``root`` to the
     course found at or above the working directory (tests pass both).
     """
+    if stdout is None:
+        tolerant(sys.stdout)
+    if stderr is None:
+        tolerant(sys.stderr)
     invocation = Invocation.detect(sys.argv[0], os.environ)
     parser = build_parser(invocation.cli)
     try:
@@ -264,8 +275,8 @@ def main(
             )
     except SystemExit as exit_:  # --help, or argparse's own usage error
         return exit_.code if isinstance(exit_.code, int) else 2
-    out = Console(stdout if stdout is not None else sys.stdout)
-    err = Console(stderr if stderr is not None else sys.stderr)
+    out = Console(tolerant(stdout if stdout is not None else sys.stdout))
+    err = Console(tolerant(stderr if stderr is not None else sys.stderr))
     try:
         with _terminate_as_interrupt():
             return _dispatch(args, out, err, root, invocation)

@@ -81,6 +81,15 @@ class Launcher(Protocol):
     ) -> Launched: ...
 
 
+def child_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``env`` added, and pytest's output in UTF-8.
+
+    Read back as UTF-8 whatever the platform: under a Windows code page a
+    child would otherwise fail to print a learner's non-ASCII message.
+    """
+    return {**os.environ, **env, "PYTHONIOENCODING": "utf-8"}
+
+
 def _text(captured: str | bytes | None) -> str:
     if isinstance(captured, bytes):
         return captured.decode("utf-8", errors="replace")
@@ -105,7 +114,7 @@ def launch_cold(
         finished = subprocess.run(
             [sys.executable, "-m", "pytest", *arguments],
             cwd=cwd,
-            env={**os.environ, **env},
+            env=child_environment(env),
             stdin=subprocess.DEVNULL,  # a learner's input() must not wait on the terminal
             capture_output=True,
             text=True,

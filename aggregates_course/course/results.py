@@ -213,7 +213,10 @@ def results(app: App, as_json: bool) -> int:
     runs = app.runs(app.course.catalog, complete=True)
     if as_json:
         document = results_document(str(app.course.root), app.course.catalog, runs)
-        app.out.line(json.dumps(document, indent=2, ensure_ascii=False))
+        text = json.dumps(document, indent=2, ensure_ascii=False)
+        # Where the output's encoding lacks a character (a Windows code page), JSON's own
+        # escapes keep the document valid and every string intact.
+        app.out.line(text if app.out.encodes(text) else json.dumps(document, indent=2))
         return 0
     for exercise, run in zip(app.course.catalog, runs, strict=True):
         app.out.line(f"{exercise.slug}: {run.status}")

@@ -43,7 +43,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from aggregates_course.course.launch import KILL_GRACE_SECONDS, Launched, launch_cold
+from aggregates_course.course.launch import (
+    KILL_GRACE_SECONDS,
+    Launched,
+    child_environment,
+    launch_cold,
+)
 
 SERVER_MODULE = "aggregates_course.course.warm"
 READY = "ready"
@@ -326,6 +331,7 @@ class WarmLauncher:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                env=child_environment({}),
                 text=True,
                 encoding="utf-8",
                 # Its own session: Ctrl-C on the terminal reaches the CLI, which stops it.
