@@ -92,6 +92,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="also show pytest's own, full output"
     )
+    _add_time_limit(parser)
+
+
+def _add_time_limit(parser: argparse.ArgumentParser) -> None:
+    """``--timeout``: how long one exercise's test run may take (every command that runs them)."""
     parser.add_argument(
         "--timeout",
         type=_seconds,
@@ -122,12 +127,14 @@ def build_parser(run: str = RUN) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _parser_for(
+    status = _parser_for(
         commands,
         "status",
         "which exercises are done, and what to do next (the same as no command)",
-        f"example:\n  {run} status",
+        f"examples:\n  {run} status\n"
+        f"  {run} status --timeout 5   # give up on a hanging test sooner",
     )
+    _add_time_limit(status)
     check = _parser_for(
         commands,
         "check",
@@ -204,6 +211,7 @@ def build_parser(run: str = RUN) -> argparse.ArgumentParser:
         "The JSON shape is documented in aggregates_course/course/results.py.",
     )
     results.add_argument("--json", action="store_true", help="print the results as JSON")
+    _add_time_limit(results)
     _parser_for(
         commands,
         "doctor",
@@ -320,8 +328,7 @@ def _dispatch(
     except StateError as error:
         err.line(f"{PROG}: {error}")
         return 1
-    if args.command in ("check", "watch"):
-        course.time_limit = args.timeout
+    course.time_limit = getattr(args, "timeout", DEFAULT_TIME_LIMIT)
     app = App(course, out, err, invocation)
     if args.command in (None, "status"):
         return checking.status(app)

@@ -30,6 +30,7 @@ from aggregates_course.course.launch import (
     TIME_LIMIT_ENV,
     Launched,
     Launcher,
+    RunGroup,
     launch_cold,
     pytest_arguments,
 )
@@ -56,6 +57,7 @@ def run_exercise(
     limit: float = DEFAULT_TIME_LIMIT,
     launch: Launcher = launch_cold,
     on_output: Callable[[str], None] | None = None,
+    group: RunGroup | None = None,
 ) -> ExerciseRun:
     """Run the exercise's tests now (no cache) and describe the outcome.
 
@@ -63,7 +65,8 @@ def run_exercise(
     learner fixes one test at a time, and a stub then fails in a fraction of
     the time a full run takes. A run still going after ``limit`` seconds is
     stopped and reported as a ``timeout`` problem. ``on_output``, if given,
-    receives pytest's own verbose output.
+    receives pytest's own verbose output. ``group`` is the batch of runs this
+    one belongs to, which an interrupt stops as a whole.
     """
     started = time.monotonic()
     stamp = fingerprint(exercise)
@@ -81,6 +84,7 @@ def run_exercise(
             limit=limit,
             full_output=on_output is not None,
             scratch=Path(scratch),
+            group=group,
         )
         if on_output is not None:
             on_output(launched.output)

@@ -46,6 +46,8 @@ from typing import IO, Any
 from aggregates_course.course.launch import (
     KILL_GRACE_SECONDS,
     Launched,
+    RunGroup,
+    RunStopped,
     child_environment,
     launch_cold,
 )
@@ -280,10 +282,14 @@ class WarmLauncher:
         limit: float,
         full_output: bool,
         scratch: Path,
+        group: RunGroup | None = None,
     ) -> Launched:
         with self._lock:
             if self._closed:
                 raise OSError("the warm test server was stopped")
+            if group is not None and group.stopped:
+                # The batch was interrupted while this run waited for the server.
+                raise RunStopped("the runs were stopped")
             if not self._broken:
                 output = scratch / "pytest-output.txt"
                 request = {
@@ -309,7 +315,13 @@ class WarmLauncher:
                     text = output.read_text(encoding="utf-8", errors="replace")
                     return Launched(text, killed=killed)
         return launch_cold(
-            arguments, cwd=cwd, env=env, limit=limit, full_output=full_output, scratch=scratch
+            arguments,
+            cwd=cwd,
+            env=env,
+            limit=limit,
+            full_output=full_output,
+            scratch=scratch,
+            group=group,
         )
 
     def _ask(self, request: dict[str, Any]) -> bool:
