@@ -30,7 +30,7 @@ from typing import TextIO
 
 from aggregates_course.course import checking, guidance, results, watch
 from aggregates_course.course.app import PROG, App, Invocation, UsageError
-from aggregates_course.course.catalog import CatalogError
+from aggregates_course.course.catalog import CatalogError, CourseNotFound
 from aggregates_course.course.checkout import Course
 from aggregates_course.course.console import Console, tolerant
 from aggregates_course.course.demo import run_demo
@@ -293,8 +293,10 @@ def main(
         err.line(f"{PROG}: {error}")
         return 2
     except CatalogError as error:
+        # Outside a course, the command was typed in the wrong place (a usage error); a
+        # damaged catalog is a problem found.
         err.line(f"{PROG}: {error}")
-        return 2
+        return 2 if isinstance(error, CourseNotFound) else 1
     except KeyboardInterrupt:
         # Ctrl-C mid-run: say so in one line; the state file is only ever replaced whole.
         err.line(f"{PROG}: interrupted")
@@ -322,7 +324,7 @@ def _dispatch(
         run_demo(out.line)
         return 0
     if args.command == "doctor":
-        return doctor(out, root)
+        return doctor(out, root, invocation.cli)
     try:
         course = Course.open(root, warn=lambda text: err.line(f"{PROG}: {text}"))
     except StateError as error:

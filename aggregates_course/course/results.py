@@ -19,7 +19,7 @@ Schema subset, and the tests validate real output against it)::
           "duration": 1.42,          # seconds the test run took
           "problem": null | {        # the tests could not judge the code at all
             "kind": "syntax" | "import" | "missing" | "collection" | "runner"
-                    | "timeout",
+                    | "timeout" | "crash",
             "message": "SyntaxError: expected ':'",
             "file": "exercises/ex01_aggregate_root/policy.py" | null,
             "line": 42 | null
@@ -221,6 +221,6 @@ def results(app: App, as_json: bool) -> int:
     for exercise, run in zip(app.course.catalog, runs, strict=True):
         app.out.line(f"{exercise.slug}: {run.status}")
         for test in run.tests:
-            app.out.line(f"  {test.status:<7} {test.duration:7.3f}s  {test.name}")
+            app.out.line(f"  {test.status:<7} {test.duration:7.3f}s  {test.shown_name}")
     app.out.line(f"(for scripts: {app.run} results --json)")
     return 0
