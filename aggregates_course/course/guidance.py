@@ -137,7 +137,7 @@ def _forget(app: App, exercises: list[Exercise], backup_root: Path) -> bool:
 
     app.course.update(forget)
     names = ", ".join(sorted(slugs))
-    app.out.line(f"Hints and completion forgotten for {names}: they start again from the first.")
+    app.out.line(f"Starting over with {names}: hints begin again at the first, completion cleared.")
     app.out.line(f"  (your progress before the reset is kept in {kept})")
     return True
 
