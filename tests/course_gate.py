@@ -4,20 +4,31 @@ The files in ``exercises/`` that a learner edits are theirs: the project's
 suite never reads them. The stubs as shipped come from the course snapshot
 (``.course/pristine/``, checked against ``.course/manifest.json``) through
 :func:`write_shipped_stubs`, and whole-course experiments run in a
-:func:`course_copy`.
+:func:`course_copy`, which never copies a learner's file either.
+
+Invariant: no gate run imports a learner's file, whatever it holds (a stub
+that hangs at import, one that calls ``os._exit``). :func:`run_exercise`
+refuses a target that does not hold every file a learner edits (the tests
+would fall back to the learner's copy), runs only the test files the course
+shipped, and fences the learner's files off while it runs in this process.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.abc
+import importlib.machinery
 import json
 import os
 import shutil
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import settings
@@ -30,8 +41,11 @@ from aggregates_course.course.pytest_results import describe_failure
 from aggregates_course.course.target import configure_target, current_target
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
+EXERCISES = COURSE_ROOT / "exercises"
 CATALOG = load_catalog(COURSE_ROOT)
 DECOYS = discover_decoys(COURSE_ROOT)
+#: The learner's working files: never read, imported or copied by the project's suite.
+LEARNER_FILES = frozenset(exercise.folder / name for exercise in CATALOG for name in exercise.files)
 # What a checkout holds besides the course: tools' folders, the learner's state, caches.
 NOT_COURSE = shutil.ignore_patterns(
     ".git",
@@ -47,25 +61,69 @@ NOT_COURSE = shutil.ignore_patterns(
 )
 
 
+def course_files_only(directory: str, names: list[str]) -> set[str]:
+    """A :func:`shutil.copytree` ``ignore`` that copies the course and nothing of the learner's.
+
+    Left out: the tools' folders (:data:`NOT_COURSE`) and, under
+    ``exercises/``, whatever the course did not ship: the files a learner
+    edits (whatever they are now: a folder, a symlink, an unreadable file),
+    and a learner's own additions (a scratch file, a test of their own).
+    """
+    ignored = set(NOT_COURSE(directory, names))
+    folder = Path(directory).resolve()
+    if folder.is_relative_to(EXERCISES):
+        for name in names:
+            path = folder / name
+            if path in LEARNER_FILES or not _shipped(path):
+                ignored.add(name)
+    return ignored
+
+
+@functools.cache
+def _shipped_files() -> dict[str, dict[str, str]]:
+    return load_manifest(COURSE_ROOT).hashes
+
+
+def _shipped(path: Path) -> bool:
+    """A plain file or folder of ``exercises/`` that the course shipped, by the manifest."""
+    if path.is_symlink() or not (path.is_dir() or path.is_file()):
+        return False  # a learner's symlink or named pipe: a clone holds neither
+    slug, *inside = path.relative_to(EXERCISES).parts
+    shipped = _shipped_files().get(slug)
+    if not inside or shipped is None:
+        return True  # the catalog and the exercise folders; an exercise still being written
+    name = "/".join(inside)
+    return name in shipped or any(entry.startswith(f"{name}/") for entry in shipped)
+
+
 def write_shipped_stubs(target: Path, exercises: Sequence[Exercise] = CATALOG) -> Path:
     """Write each exercise's stubs as shipped to ``target/<slug>/<file>``; return ``target``.
 
     ``target`` is laid out like ``exercises/`` (it may be a copy's
     ``exercises/``), so it serves as a ``--target`` folder. The stubs come from
     this checkout's snapshot, whatever the learner has done to its files.
+    Whatever stands at a stub's place in ``target`` (a folder, a symlink) is
+    replaced. Raises ValueError for this checkout's own ``exercises/``: the
+    learner's work there is never overwritten.
     """
+    if target.resolve().is_relative_to(EXERCISES):
+        raise ValueError(f"{target} holds the learner's work; write the stubs somewhere else")
     manifest = load_manifest(COURSE_ROOT)
     for exercise in exercises:
         for name in exercise.files:
             path = target / exercise.slug / name
             path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.is_symlink():
+                path.unlink()
             path.write_bytes(manifest.pristine_bytes(exercise, name))
     return target
 
 
 def course_copy(destination: Path) -> Path:
     """A copy of this course at ``destination``, every learner file the stub as shipped."""
-    shutil.copytree(COURSE_ROOT, destination, ignore=NOT_COURSE)
+    shutil.copytree(COURSE_ROOT, destination, ignore=course_files_only)
     return write_shipped_stubs(destination / "exercises").parent
 
 
@@ -113,10 +171,27 @@ def run_exercise(
     a learner's or an instructor's command has: Hypothesis draws on constants
     from every module already imported, so only a fresh process finds the
     counterexample that command finds (it records no imported files).
+
+    Only the test files the course shipped run (a learner's own test file in
+    the folder does not). Raises ValueError for a target that lacks a file
+    the learner edits: the tests would import the learner's copy instead.
     """
+    folder = _target_folder(target)
+    exercise = next(exercise for exercise in CATALOG if exercise.slug == slug)
+    if folder == EXERCISES:
+        raise ValueError(
+            f"{folder} holds the learner's working files, which the gate never runs; "
+            "write the stubs as shipped out with write_shipped_stubs"
+        )
+    lacking = [name for name in exercise.files if not (folder / slug / name).is_file()]
+    if lacking:
+        raise ValueError(
+            f"target {folder} lacks {', '.join(lacking)} of {slug}, so the tests would "
+            "import the learner's copy instead"
+        )
     arguments = [
         *(["--exitfirst"] if first_failure_only else []),
-        str(COURSE_ROOT / "exercises" / slug),
+        *(str(COURSE_ROOT / module) for module in exercise_test_modules(slug)),
         f"--target={target}",
         f"--rootdir={COURSE_ROOT}",
         "-p",
@@ -134,7 +209,8 @@ def run_exercise(
     outer_profile = settings.get_current_profile_name()
     outer_target = current_target()
     try:
-        recorder = pytester.inline_run(*arguments, plugins=[imports, failures])
+        with fenced_off_learner_files():
+            recorder = pytester.inline_run(*arguments, plugins=[imports, failures])
     finally:
         settings.load_profile(outer_profile)
         configure_target(COURSE_ROOT, outer_target)
@@ -157,6 +233,43 @@ def run_exercise(
     )
 
 
+def _target_folder(target: str | Path) -> Path:
+    """The folder ``--target`` names, resolved as the root conftest resolves it."""
+    folder = Path(target)
+    return (folder if folder.is_absolute() else COURSE_ROOT / folder).resolve()
+
+
+class _LearnerFilesFence(importlib.abc.MetaPathFinder):
+    """Refuses to import any of ``files``: such an import is a bug of the suite."""
+
+    def __init__(self, files: frozenset[Path]) -> None:
+        self.files = files
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        origin = spec.origin if spec is not None else None
+        if origin is not None and Path(origin).resolve() in self.files:
+            raise ImportError(f"the project's suite imported the learner's {origin}")
+        return None  # the usual finders import everything else, as if this were not here
+
+
+@contextlib.contextmanager
+def fenced_off_learner_files(files: frozenset[Path] = LEARNER_FILES) -> Iterator[None]:
+    """While inside, importing one of ``files`` raises ImportError and never runs it.
+
+    A learner's stub may hang at import or end the process; an in-process run
+    that imported it would take the whole suite down with it.
+    """
+    fence = _LearnerFilesFence(frozenset(path.resolve() for path in files))
+    sys.meta_path.insert(0, fence)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(fence)
+
+
 def _run_in_a_fresh_process(pytester: pytest.Pytester, arguments: list[str]) -> GateRun:
     # The CLI's own plugin writes each test's outcome and message, worded as check words it.
     report = pytester.path / "report.json"
@@ -164,9 +277,11 @@ def _run_in_a_fresh_process(pytester: pytest.Pytester, arguments: list[str]) -> 
     finished = subprocess.run(
         command,
         cwd=COURSE_ROOT,
-        env={**os.environ, REPORT_ENV: str(report)},
+        env={**os.environ, REPORT_ENV: str(report), "PYTHONIOENCODING": "utf-8"},
         capture_output=True,
         text=True,
+        encoding="utf-8",
+        errors="replace",
         check=False,
     )
     try:
@@ -221,6 +336,13 @@ class _ImportRecorder:
 
 
 def exercise_test_modules(slug: str) -> list[str]:
-    """The test files of an exercise, as paths relative to the course root."""
-    folder = COURSE_ROOT / "exercises" / slug
-    return sorted(str(path.relative_to(COURSE_ROOT)) for path in folder.glob("test_*.py"))
+    """The test files the course ships for an exercise, as paths relative to the course root.
+
+    Read from the course manifest, so a test file a learner adds is not one of them.
+    """
+    shipped = load_manifest(COURSE_ROOT).hashes[slug]
+    return sorted(
+        f"exercises/{slug}/{name}"
+        for name in shipped
+        if "/" not in name and name.startswith("test_") and name.endswith(".py")
+    )

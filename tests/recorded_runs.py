@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tests.course_gate import CATALOG, COURSE_ROOT, DECOYS, run_exercise
+from tests.course_gate import CATALOG, COURSE_ROOT, DECOYS, run_exercise, write_shipped_stubs
 
 RECORD_FILE = COURSE_ROOT / "docs" / "instructor" / "recorded-runs.json"
 RECORD_ENV = "AGGREGATES_COURSE_RECORD_RUNS"
@@ -45,7 +45,7 @@ _DEMO_CALL = re.compile(r"hypothesis_run\(\s*\"([^\"]+)\"\s*,\s*\"([^\"]+)\"\s*\
 class RunSpec:
     """One command the guide quotes, and how the course gate repeats it.
 
-    ``target`` is ``"exercises"`` (the untouched stubs) or a decoy's name;
+    ``target`` is ``"exercises"`` (the stubs as shipped) or a decoy's name;
     ``profile`` the Hypothesis profile; ``select`` a ``-k`` expression.
     """
 
@@ -112,11 +112,19 @@ def run_specs(pages: Path = COURSE_ROOT / "docs" / "instructor") -> list[RunSpec
 
 
 def perform(pytester: pytest.Pytester, spec: RunSpec, scratch: Path) -> dict[str, Any]:
-    """Run ``spec`` through the course gate; the record the pages render from."""
-    target: str | Path = spec.target
-    if spec.target != "exercises":
+    """Run ``spec`` through the course gate; the record the pages render from.
+
+    A stub run runs against the stubs as shipped, written out from the course
+    snapshot: the learner's working files in ``exercises/`` are never read, so
+    neither their progress nor their damage can change what the pages quote.
+    """
+    if spec.target == "exercises":
+        target = write_shipped_stubs(scratch / "shipped-stubs", CATALOG)
+        shown = "exercises"
+    else:
         decoy = next(decoy for decoy in DECOYS if decoy.name == spec.target)
         target = decoy.materialize(COURSE_ROOT, scratch / decoy.name)
+        shown = ROOM_DECOYS
     run = run_exercise(
         pytester,
         spec.exercise,
@@ -130,7 +138,7 @@ def perform(pytester: pytest.Pytester, spec: RunSpec, scratch: Path) -> dict[str
         "command": spec.command,
         "errors": list(run.errors),
         "failures": [
-            {"test": failure.test, "message": _portable(_words(failure.message), target)}
+            {"test": failure.test, "message": _portable(_words(failure.message), target, shown)}
             for failure in run.failures
         ],
     }
@@ -142,12 +150,11 @@ def _words(message: str) -> str:
     return message.split("\nassert ", 1)[0]
 
 
-def _portable(message: str, target: str | Path) -> str:
+def _portable(message: str, target: Path, shown: str) -> str:
     # A message naming the scratch folder, or the synthetic package made from its path
-    # (aggregates_course.course.target), would differ on every run and every machine.
-    if isinstance(target, Path):
-        message = message.replace(str(target), ROOM_DECOYS)
-    return _TARGET_PACKAGE.sub("", message)
+    # (aggregates_course.course.target), would differ on every run and every machine:
+    # the folder is named as the room's command names it.
+    return _TARGET_PACKAGE.sub("", message.replace(str(target), shown))
 
 
 def load_records(path: Path = RECORD_FILE) -> dict[str, dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aggregates_course.course.app import Invocation
-from tests.test_cli_support import EX01, EX02, done_line, run_cli, solve, warm_course
+from tests.test_cli_support import EX01, EX02, EX03, done_line, run_cli, solve, warm_course
 
 __all__ = ["warm_course"]  # a fixture, re-exported for pytest
 
@@ -55,9 +56,10 @@ def test_verbose_shows_pytests_own_output_before_the_summary(warm_course: Path) 
 def test_a_hanging_stub_is_stopped_at_the_time_limit_and_named(warm_course: Path) -> None:
     answer = warm_course / "exercises" / EX02 / "answer.py"
     answer.write_text("def double(number: int) -> int:\n    while True: pass\n", encoding="utf-8")
-    result = run_cli(warm_course, "check", EX02, "--timeout", "2")
+    # Long enough for pytest to reach the test on a busy machine, short enough to wait for.
+    result = run_cli(warm_course, "check", EX02, "--timeout", "4")
     assert result.code == 1
-    assert "test_double_of_one_is_two did not finish within 2 s: an infinite loop?" in result.out
+    assert "test_double_of_one_is_two did not finish within 4 s: an infinite loop?" in result.out
     assert f"exercises/{EX02}/answer.py, line 2, in double" in result.out
     assert f"It was running exercises/{EX02}/test_answer.py, line 14." in result.out
     assert "Traceback" not in result.out + result.err
@@ -73,6 +75,25 @@ def test_a_time_limit_that_is_not_a_positive_number_is_a_usage_error(
     assert "usage: aggregates-course check" in err
     assert "--timeout" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("limit", ["86401", "1e8", "1e10"])
+def test_a_time_limit_over_a_day_is_a_usage_error_naming_the_limit(
+    warm_course: Path, limit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_cli(warm_course, "check", "--timeout", limit)
+    err = capsys.readouterr().err
+    assert result.code == 2
+    assert "give at most 86400 seconds (a day)" in err
+    assert "Traceback" not in err
+
+
+def test_a_time_limit_of_a_day_runs_the_tests(warm_course: Path) -> None:
+    answer = warm_course / "exercises" / EX02 / "answer.py"
+    answer.write_text(answer.read_text(encoding="utf-8") + "# not cached\n", encoding="utf-8")
+    result = run_cli(warm_course, "check", EX02, "--timeout", "86400")
+    assert result.code == 1
+    assert "FAIL test_double_is_twice_the_number" in result.out
 
 
 def test_two_exercise_names_get_the_check_commands_usage(
@@ -181,3 +202,117 @@ def test_suggested_commands_follow_how_the_cli_was_started(
 def without_uv() -> dict[str, str]:
     """This environment as if the tests had not been started by ``uv run``."""
     return {key: value for key, value in os.environ.items() if key != "UV_RUN_RECURSION_DEPTH"}
+
+
+def write_answer(course: Path, code: str | bytes) -> Path:
+    """Replace the learner's exercise 2 file with ``code``."""
+    answer = course / "exercises" / EX02 / "answer.py"
+    answer.write_bytes(code.encode("utf-8") if isinstance(code, str) else code)
+    return answer
+
+
+def test_code_that_ends_the_test_process_is_named_with_its_line(warm_course: Path) -> None:
+    write_answer(warm_course, "import os\n\n\ndef double(number: int) -> int:\n    os._exit(1)\n")
+    result = run_cli(warm_course, "check", EX02)
+    assert result.code == 1
+    assert f"exercises/{EX02}/answer.py, line 5: your code ended the test process" in result.out
+    assert "5 | os._exit(1)" in result.out
+    assert "while test_double_of_one_is_two ran" in result.out
+    assert "doctor" not in result.out
+    status = run_cli(warm_course)
+    assert "(answer.py ends the test process)" in row_of(status.out, EX02)
+    doctor = run_cli(warm_course, "doctor")
+    assert f"x exercises/{EX02}: your code ends the test process at exercises/{EX02}" in doctor.out
+    assert "All good." not in doctor.out
+
+
+def test_code_that_ends_the_process_at_import_is_named_too(warm_course: Path) -> None:
+    write_answer(warm_course, "from os import _exit\n\n_exit(3)\n")
+    result = run_cli(warm_course, "check", EX02)
+    assert f"exercises/{EX02}/answer.py, line 3: your code ended the test process" in result.out
+
+
+def test_an_empty_file_is_named_by_its_path_not_by_an_internal_module_name(
+    warm_course: Path,
+) -> None:
+    write_answer(warm_course, "")
+    result = run_cli(warm_course, "check", EX02)
+    assert result.code == 1
+    assert f"module 'exercises/{EX02}/answer.py' has no attribute 'double'" in result.out
+    assert "_course_target_" not in result.out + run_cli(warm_course, "results", "--json").out
+
+
+def test_input_is_answered_with_what_the_tests_expect_instead(warm_course: Path) -> None:
+    write_answer(warm_course, "def double(number: int) -> int:\n    return int(input())\n")
+    result = run_cli(warm_course, "check", EX02)
+    assert "input() was called, but the tests do not type anything" in result.out
+    assert f"exercises/{EX02}/answer.py, line 2, in double" in result.out
+    assert "-s" not in result.out.split()
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "why"),
+    [
+        (b'"""\xe9t\xe9: a latin-1 docstring.\n\nIt goes on.\n"""\n', 1, "byte 0xe9"),
+        (b"x = 1\ny = 2\n\nz = 3\x00\n", 4, "a NUL byte"),
+        (b"x = 1\n# caf\xc3\xa9\n# na\xefve\n", 3, "byte 0xef"),
+    ],
+    ids=["latin-1 in a docstring", "NUL on the last line", "latin-1 after UTF-8"],
+)
+def test_a_byte_that_is_not_text_is_reported_on_its_own_line(
+    warm_course: Path, content: bytes, line: int, why: str
+) -> None:
+    write_answer(warm_course, content)
+    result = run_cli(warm_course, "check", EX02)
+    assert result.code == 1
+    assert f"exercises/{EX02}/answer.py, line {line}: Python cannot read this file" in result.out
+    assert why in result.out
+    assert "Traceback" not in result.out + result.err
+
+
+def test_runaway_recursion_at_import_is_an_import_problem(warm_course: Path) -> None:
+    write_answer(
+        warm_course,
+        "def down(n: int) -> int:\n    return down(n + 1)\n\n\ndown(0)\n\n\n"
+        "def double(number: int) -> int:\n    return 2 * number\n",
+    )
+    result = run_cli(warm_course, "check", EX02)
+    assert result.code == 1
+    assert (
+        f"exercises/{EX02}/answer.py, line 2, in down: this file fails while Python imports it"
+        in (result.out)
+    )
+    assert "RecursionError" in result.out
+    assert "FAIL" not in result.out
+
+
+def test_a_test_id_with_non_ascii_characters_is_shown_as_written(warm_course: Path) -> None:
+    (warm_course / "exercises" / EX02 / "test_a_metric.py").write_text(
+        "import pytest\n\nfrom aggregates_course.course.target import load_target\n\n\n"
+        "@pytest.mark.parametrize('metric', ['错误率'])\n"
+        "def test_a_metric_is_doubled(metric: str) -> None:\n"
+        "    assert load_target('ex02_double', 'answer').double(10) == 20, metric\n",
+        encoding="utf-8",
+    )
+    result = run_cli(warm_course, "check", EX02)
+    assert "FAIL test_a_metric_is_doubled[错误率]" in result.out
+
+
+def test_a_deleted_exercise_folder_is_named_with_how_to_get_it_back(warm_course: Path) -> None:
+    shutil.rmtree(warm_course / "exercises" / EX01)
+    result = run_cli(warm_course, "check", EX01)
+    assert result.code == 1
+    restore = f"git checkout -- exercises/{EX01}"
+    assert f"exercises/{EX01} was deleted; restore it with `{restore}`" in result.out
+    status = run_cli(warm_course).out
+    assert f"(deleted: {restore})" in row_of(status, EX01)
+    assert "(not in your copy yet)" in row_of(status, EX03)  # never shipped: not deleted
+    doctor = run_cli(warm_course, "doctor").out
+    assert f"x exercises/{EX01} was deleted" in doctor
+    assert f"fix: restore it: `{restore}`" in doctor
+
+
+def row_of(status: str, slug: str) -> str:
+    """The status table's line for ``slug``."""
+    (line,) = [line for line in status.splitlines() if line.rstrip().endswith(")") and slug in line]
+    return line

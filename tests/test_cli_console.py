@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
+from aggregates_course.course.cli import main
 from aggregates_course.course.console import Console, Progress
-from tests.test_cli_support import EX01, run_cli, warm_course
+from tests.test_cli_support import EX01, EX02, run_cli, warm_course
 
 __all__ = ["warm_course"]  # a fixture, re-exported for pytest
 
@@ -61,3 +66,65 @@ def test_the_progress_line_is_drawn_only_on_a_terminal() -> None:
     assert piped.getvalue() == ""
     assert "running" in terminal.getvalue()
     assert terminal.getvalue().endswith("\r\033[K")
+
+
+METRIC = "错误率"  # the course's own example of a metric name no code page holds
+RAISES_IN_CHINESE = (
+    "def double(number: int) -> int:\n"
+    "    # é: an accented comment on the line that raised\n"
+    f"    raise ValueError('the {METRIC} metric is unknown')\n"
+)
+
+
+def cli_process(course: Path, encoding: str, *argv: str) -> subprocess.CompletedProcess[bytes]:
+    """Run the CLI as its own process, its output redirected under ``encoding`` (not a tty)."""
+    return subprocess.run(
+        [sys.executable, "-m", "aggregates_course", *argv],
+        cwd=course,
+        env={**os.environ, "PYTHONIOENCODING": encoding},
+        capture_output=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+def test_check_writes_a_character_its_output_cannot_encode_as_an_escape(
+    warm_course: Path, encoding: str
+) -> None:
+    (warm_course / "exercises" / EX02 / "answer.py").write_text(RAISES_IN_CHINESE, "utf-8")
+    finished = cli_process(warm_course, encoding, "check", EX02)
+    out, err = finished.stdout.decode(encoding), finished.stderr.decode(encoding)
+    assert finished.returncode == 1, err
+    assert "Traceback" not in out + err
+    assert "ValueError: the \\u9519\\u8bef\\u7387 metric is unknown" in out
+    assert f"exercises/{EX02}/answer.py, line 3, in double" in out
+
+
+def test_pytests_own_output_is_read_in_utf8_whatever_the_learners_encoding(
+    warm_course: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on Windows under a legacy code page: pytest would write the metric as escapes.
+    monkeypatch.setenv("PYTHONIOENCODING", "ascii")
+    (warm_course / "exercises" / EX02 / "answer.py").write_text(RAISES_IN_CHINESE, "utf-8")
+    result = run_cli(warm_course, "check", EX02, "--verbose")
+    pytest_part = result.out.split("FAIL test_double_of_one_is_two")[0]
+    assert f"ValueError: the {METRIC} metric is unknown" in pytest_part
+
+
+def test_results_json_stays_valid_json_on_an_ascii_stream(warm_course: Path) -> None:
+    (warm_course / "exercises" / EX02 / "answer.py").write_text(RAISES_IN_CHINESE, "utf-8")
+    finished = cli_process(warm_course, "ascii", "results", "--json")
+    assert finished.returncode == 0, finished.stderr.decode("ascii")
+    document = json.loads(finished.stdout.decode("ascii"))
+    messages = [test["message"] for test in document["exercises"][1]["tests"]]
+    assert f"ValueError: the {METRIC} metric is unknown" in messages
+
+
+def test_a_stream_handed_to_the_cli_gets_escapes_instead_of_an_error(warm_course: Path) -> None:
+    (warm_course / "exercises" / EX02 / "answer.py").write_text(RAISES_IN_CHINESE, "utf-8")
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="cp1252")
+    code = main(["check", EX02], stdout=stdout, stderr=io.StringIO(), root=warm_course)
+    stdout.flush()
+    assert code == 1
+    assert b"the \\u9519\\u8bef\\u7387 metric" in raw.getvalue()

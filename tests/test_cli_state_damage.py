@@ -47,7 +47,7 @@ WRONG_SHAPES: dict[str, object] = {
     "an array": [],
     "null": None,
     "a string": "state",
-    "version 2": {"version": 2, "completed": {}, "hints": {}, "results": {}},
+    "version 0": {"version": 0, "completed": {}, "hints": {}, "results": {}},
     "version true": {"version": True, "completed": {}, "hints": {}, "results": {}},
     "no hints": {"version": 1, "completed": {}, "results": {}},
     "hints as an array": {"version": 1, "completed": {}, "hints": [], "results": {}},
@@ -98,6 +98,28 @@ def test_a_damaged_state_file_is_set_aside_named_and_the_command_carries_on(
     assert aside.read_bytes() == content
     assert str(aside) in one_line(result.err)
     assert json.loads((warm_course / STATE).read_text(encoding="utf-8"))["hints"] == {EX01: 1}
+
+
+def test_a_state_file_from_a_newer_cli_is_kept_as_it_is_and_named(warm_course: Path) -> None:
+    newer = json.dumps({"version": 2, "hints": {EX01: 3}, "what": "a newer format"}).encode()
+    (warm_course / STATE).write_bytes(newer)
+    result = run_cli(warm_course, "hint", EX01)
+    assert result.code == 0
+    assert f"Hint 1 of 3 (nudge) for {EX01}" in result.out
+    line = one_line(result.err)
+    assert "was written by a newer version of aggregates-course" in line
+    assert "update this copy of the course" in line
+    assert (warm_course / STATE).read_bytes() == newer
+    assert asides(warm_course) == []
+
+
+def test_doctor_names_a_state_file_from_a_newer_cli_as_a_thing_to_fix(warm_course: Path) -> None:
+    (warm_course / STATE).write_text('{"version": 7}', encoding="utf-8")
+    result = run_cli(warm_course, "doctor")
+    assert result.code == 1
+    assert "x " + str(warm_course / STATE) + " was written by a newer version" in result.out
+    assert "fix: update this copy of the course" in result.out
+    assert asides(warm_course) == []
 
 
 def test_a_folder_in_place_of_the_state_file_is_set_aside_with_its_contents(
@@ -261,7 +283,9 @@ def test_check_names_a_learner_file_it_cannot_read(learner_copy: Path) -> None:
     policy.chmod(0)
     result = run_as_learner(learner_copy, "check", EX01)
     assert result.code == 1
-    assert f"permission denied for {policy}" in one_line(result.err)
+    assert f"x permission denied for exercises/{EX01}/policy.py\n" in result.out
+    assert "Make it readable for you again, then check again." in result.out
+    no_traceback(result.out, result.err)
 
 
 def test_reset_names_a_learner_file_it_cannot_read_and_leaves_it(learner_copy: Path) -> None:

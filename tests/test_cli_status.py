@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -98,7 +104,7 @@ def test_editing_a_file_invalidates_only_that_exercises_cache(
     answer.write_text(answer.read_text(encoding="utf-8") + "\ndef half_typed(\n", "utf-8")
     result = run_cli(warm_course)
     assert ran == [EX02]
-    assert "(syntax problem)" in row(result.out, EX02)
+    assert "(a syntax error in answer.py)" in row(result.out, EX02)
 
 
 def test_a_run_whose_files_changed_while_it_ran_is_not_cached(fresh_course: Path) -> None:
@@ -121,9 +127,10 @@ def test_a_catalog_that_lists_no_exercises_is_one_line_not_a_traceback(tmp_path:
     (tmp_path / "exercises").mkdir()
     (tmp_path / "exercises" / "exercises.toml").write_text("", encoding="utf-8")
     result = run_cli(tmp_path)
-    assert result.code == 2
+    assert result.code == 1
     assert result.err.count("\n") == 1
     assert "lists no exercises" in result.err
+    assert "git checkout -- exercises/exercises.toml" in result.err
 
 
 def test_a_corrupt_state_file_is_set_aside_and_rebuilt(warm_course: Path) -> None:
@@ -142,3 +149,76 @@ def test_a_missing_state_file_is_not_an_error(warm_course: Path) -> None:
     (warm_course / ".aggregates-course" / "state.json").unlink()
     result = run_cli(warm_course, "hint", EX01)
     assert (result.code, result.err) == (0, "")
+
+
+# A learner's file that hangs while it is imported, after noting which process imported it.
+HANGS_AT_IMPORT = """import os
+import pathlib
+
+pathlib.Path({folder!r}, str(os.getpid())).touch()
+while True:
+    pass
+"""
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, which runs nothing, is not alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return True  # no /proc here: it answered the signal, so it exists
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="signals one process, which is POSIX")
+@pytest.mark.parametrize(
+    ("command", "interrupt"),
+    [("status", signal.SIGTERM), ("results", signal.SIGINT)],
+    ids=["status-SIGTERM", "results-SIGINT"],
+)
+def test_an_interrupt_stops_every_running_test_run_at_once(
+    fresh_course: Path, tmp_path: Path, command: str, interrupt: signal.Signals
+) -> None:
+    started = tmp_path / "started"
+    started.mkdir()
+    for slug, name in ((EX01, "policy.py"), (EX02, "answer.py")):
+        hanging = HANGS_AT_IMPORT.format(folder=str(started))
+        (fresh_course / "exercises" / slug / name).write_text(hanging, encoding="utf-8")
+    # The time limit is far longer than the test may take: only the interrupt can stop the runs.
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "aggregates_course", command, "--timeout", "3600"],
+        cwd=fresh_course,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while len(list(started.iterdir())) < 2:  # both pytest runs are stuck in a learner file
+            assert cli.poll() is None, "the CLI ended before both test runs started"
+            time.sleep(0.01)  # not a guess at timing: only to leave the CPU to the runs
+        cli.send_signal(interrupt)  # to the CLI alone, not to its process group
+        out, err = cli.communicate(timeout=120)
+    finally:
+        cli.kill()
+        still_running = [int(path.name) for path in started.iterdir() if alive(int(path.name))]
+        for pid in still_running:  # should this test fail, it leaves no test run spinning
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    assert cli.returncode == 130, err
+    assert "interrupted" in err
+    assert "Traceback" not in out + err
+    assert still_running == []
+
+
+def test_status_takes_a_time_limit_for_a_hanging_exercise(warm_course: Path) -> None:
+    answer = warm_course / "exercises" / EX02 / "answer.py"
+    answer.write_text("def double(number: int) -> int:\n    while True: pass\n", encoding="utf-8")
+    result = run_cli(warm_course, "status", "--timeout", "1")
+    assert result.code == 0
+    assert "timed out" in row(result.out, EX02)

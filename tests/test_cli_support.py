@@ -22,7 +22,7 @@ import pytest
 from aggregates_course.course.catalog import load_catalog
 from aggregates_course.course.cli import main
 from aggregates_course.course.pristine import pristine_path, write_snapshot
-from tests.course_gate import write_shipped_stubs
+from tests.course_gate import course_files_only, write_shipped_stubs
 
 REPO = Path(__file__).resolve().parent.parent
 EX01 = "ex01_aggregate_root"
@@ -81,7 +81,6 @@ def _catalog_entry(slug: str, title: str, files: list[str], hints: list[str]) ->
 def build_course(root: Path) -> Path:
     """Write the temporary course under ``root`` and record its pristine snapshot."""
     root.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     # The real root conftest, plus a small derandomized Hypothesis profile: these tests are
     # about what the CLI shows, and a real exercise run must stay quick.
     # Hypothesis' explain phase is left out: it costs seconds and the CLI shows no more for it.
@@ -93,9 +92,10 @@ def build_course(root: Path) -> Path:
     )
     (root / "conftest.py").write_text(conftest, encoding="utf-8")
     for kind in ("exercises", "solutions"):
-        shutil.copytree(REPO / kind / EX01, root / kind / EX01, ignore=ignore)
+        shutil.copytree(REPO / kind / EX01, root / kind / EX01, ignore=course_files_only)
     real = load_catalog(REPO)[0]
-    # The stub as shipped, not this checkout's copy, which a learner may have edited.
+    # The stub as shipped, not this checkout's copy, which a learner may have edited (or
+    # replaced by a folder): the copy above left it out.
     write_shipped_stubs(root / "exercises", [real])
     (root / "exercises" / EX02).mkdir(parents=True)
     (root / "exercises" / EX02 / "__init__.py").write_text("", encoding="utf-8")

@@ -18,7 +18,11 @@ from typing import Any
 
 import pytest
 
+from aggregates_course.course import runner
+from aggregates_course.course.catalog import load_catalog
 from aggregates_course.course.cli import main
+from aggregates_course.course.pristine import exercise_files
+from aggregates_course.course.runner import fingerprint
 from aggregates_course.course.watching import FolderEvents
 from tests.test_cli_support import EX01, EX02, done_line, run_cli, solve, warm_course
 
@@ -123,6 +127,9 @@ def test_without_a_name_it_follows_the_course_until_everything_passes(warm_cours
         ["--timeout", "0"],
         ["--duration", "-5"],
         ["--max-runs", "0"],
+        ["--timeout", "1e10"],
+        ["--interval", "1e8"],
+        ["--duration", "1e400"],
     ],
     ids=" ".join,
 )
@@ -266,7 +273,9 @@ KEYS_LINE = "keys: h hint"
 
 def test_on_a_terminal_h_shows_the_next_hint(terminal_watch: TerminalWatch) -> None:
     terminal_watch.press("h")
-    assert f"Hint 1 of 3 (nudge) for {EX01}" in terminal_watch.wait_for(KEYS_LINE)
+    first = terminal_watch.wait_for(KEYS_LINE)
+    assert f"Hint 1 of 3 (nudge) for {EX01}" in first
+    assert "Press h again for the pointer." in first  # watch's own key, not a command to rerun
     terminal_watch.press("h")
     assert f"Hint 2 of 3 (pointer) for {EX01}" in terminal_watch.wait_for(KEYS_LINE)
 
@@ -354,3 +363,19 @@ def test_a_terminal_that_goes_away_ends_the_watch(warm_course: Path) -> None:
     watch.wait_for(KEYS_LINE)
     os.close(watch.master)  # the window is closed: reading a key now fails
     assert watch.process.wait(timeout=HANG_GUARD) == 0
+
+
+def test_a_file_replaced_while_it_is_hashed_does_not_end_the_watch(
+    warm_course: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An editor that saves by replacing the file removes it between listing and reading.
+    exercise = load_catalog(warm_course)[1]
+    answer = exercise.folder / "answer.py"
+    before = fingerprint(exercise)
+    listed = exercise_files(exercise.folder)
+    answer.unlink()
+    monkeypatch.setattr(runner, "exercise_files", lambda folder: listed)
+    during = fingerprint(exercise)
+    assert during != before
+    answer.mkdir()  # or, as briefly, a folder stands there
+    assert fingerprint(exercise) not in (before, during)

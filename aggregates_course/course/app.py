@@ -19,7 +19,8 @@ from pathlib import Path
 from aggregates_course.course.catalog import Exercise, UnknownExercise, find_exercise, is_available
 from aggregates_course.course.checkout import Course
 from aggregates_course.course.console import Console, Progress
-from aggregates_course.course.outcomes import ExerciseRun
+from aggregates_course.course.outcomes import ExerciseRun, Problem, ProblemKind
+from aggregates_course.course.pristine import PristineError, load_manifest
 
 PROG = "aggregates-course"
 
@@ -57,6 +58,7 @@ class App:
         self.out = out
         self.err = err
         self.invocation = invocation
+        self._shipped: frozenset[str] | None = None
 
     @property
     def run(self) -> str:
@@ -112,16 +114,45 @@ class App:
         """The exercise ``name`` means, or with no name the :meth:`current` one."""
         return self.exercise(name) if name is not None else self.current()
 
+    def shipped(self, exercise: Exercise) -> bool:
+        """Whether this copy of the course was shipped with the exercise (its manifest says so)."""
+        if self._shipped is None:
+            try:
+                self._shipped = frozenset(load_manifest(self.course.root).hashes)
+            except PristineError:
+                self._shipped = frozenset()
+        return exercise.slug in self._shipped
+
+    def absence(self, exercise: Exercise) -> tuple[str, str]:
+        """Why an exercise cannot be checked, and what brings it: a short note and a sentence.
+
+        An exercise the course shipped was deleted (git can restore it); one
+        it did not ship is not in this copy yet (an update brings it).
+        """
+        folder = f"exercises/{exercise.slug}"
+        if not self.shipped(exercise):
+            return "not in your copy yet", f"{folder} is not in your copy of the course yet"
+        restore = f"git checkout -- {folder}"
+        if exercise.folder.is_dir():
+            return (
+                f"its tests were deleted: {restore}",
+                f"the tests of {folder} were deleted; restore them with `{restore}`",
+            )
+        return f"deleted: {restore}", f"{folder} was deleted; restore it with `{restore}`"
+
     def all_done_line(self) -> None:
-        """Congratulate, and say how many exercises this copy does not have yet."""
-        available = [e for e in self.course.catalog if is_available(e)]
-        missing = len(self.course.catalog) - len(available)
+        """Congratulate, and say which exercises this copy lacks and how to get them."""
+        unavailable = [e for e in self.course.catalog if not is_available(e)]
         self.out.line(
             self.out.style(f"{self.out.ok_mark} Every available exercise is done.", "green", "bold")
         )
-        if missing:
+        deleted = [e for e in unavailable if self.shipped(e)]
+        for exercise in deleted:
+            self.out.line(f"  {self.absence(exercise)[1]}.")
+        if len(unavailable) > len(deleted):
             self.out.line(
-                f"  {missing} exercise(s) are not in your copy yet; update it to get them."
+                f"  {len(unavailable) - len(deleted)} exercise(s) are not in your copy yet; "
+                "update it to get them."
             )
 
     def next_step(self, after: Exercise) -> None:
@@ -158,11 +189,25 @@ class App:
     def progress_words(run: ExerciseRun) -> str:
         """How far a pending exercise is, in a few words."""
         if run.problem is not None:
-            where = f" in {run.problem.where.file}" if run.problem.where else ""
-            return f"{run.problem.kind} problem{where}"
+            return problem_note(run.problem)
         failure = run.first_failure
         if failure is None:
             return "no test has failed"
         if run.complete:
             return f"{len(run.failures)} of {len(run.tests)} tests failing"
         return f"fails at test {run.tests.index(failure) + 1} of {run.collected}"
+
+
+def problem_note(problem: Problem) -> str:
+    """What kept the tests from judging the code, in a few words for a status line."""
+    name = Path(problem.where.file).name if problem.where else None
+    notes: dict[ProblemKind, str] = {
+        "syntax": f"a syntax error in {name}" if name else "a syntax error",
+        "import": f"{name} fails when imported" if name else "a file fails when imported",
+        "missing": "a file to edit is not there",
+        "collection": "a test file cannot be loaded",
+        "runner": "pytest could not run the tests",
+        "timeout": "timed out: an infinite loop?",
+        "crash": f"{name} ends the test process" if name else "the test process was ended",
+    }
+    return notes[problem.kind]

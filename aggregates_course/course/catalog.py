@@ -19,8 +19,21 @@ DIFFICULTIES = ("introductory", "intermediate", "advanced")
 """The words an exercise's ``difficulty`` may take, from easiest to hardest."""
 
 
+#: The fix for a catalog that is damaged: the course ships it, and git has it.
+RESTORE_CATALOG = f"put it back as shipped: git checkout -- exercises/{CATALOG_NAME}"
+
+
 class CatalogError(Exception):
-    """The catalog file is missing or malformed; the message says where and why."""
+    """The catalog file is malformed; ``what`` says where and why, ``fix`` what to do."""
+
+    def __init__(self, what: str, fix: str = RESTORE_CATALOG) -> None:
+        super().__init__(f"{what}; {fix}" if fix else what)
+        self.what = what
+        self.fix = fix
+
+
+class CourseNotFound(CatalogError):
+    """No catalog at or above the working folder: the command ran outside a course."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +80,9 @@ def find_course_root(start: Path | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / "exercises" / CATALOG_NAME).is_file():
             return folder
-    raise CatalogError(
-        f"no exercises/{CATALOG_NAME} found in {here} or any folder above it; "
-        "run this from inside your clone of aggregates-course"
+    raise CourseNotFound(
+        f"no exercises/{CATALOG_NAME} found in {here} or any folder above it",
+        "run this from inside your clone of aggregates-course",
     )
 
 
@@ -77,40 +90,97 @@ def load_catalog(root: Path | None = None) -> tuple[Exercise, ...]:
     """Read the exercises, in course order, from ``<root>/exercises/exercises.toml``.
 
     Raises :class:`CatalogError` when the file cannot be read, lists no
-    exercise, or gives one a field that makes no sense.
+    exercise, or gives one a field that makes no sense (a missing field, a
+    string where a list belongs, two hints instead of three); its ``fix``
+    says how to get the catalog back as shipped.
     """
     course_root = root if root is not None else find_course_root()
     path = course_root / "exercises" / CATALOG_NAME
+    if not path.parent.is_dir():
+        raise CourseNotFound(
+            f"{course_root} holds no exercises/ folder",
+            "run this from inside your clone of aggregates-course",
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise CatalogError(f"cannot read {path}: {error}") from error
+    except OSError as error:
+        raise CatalogError(f"cannot read {path}: {error.strerror or error}") from error
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise CatalogError(f"{path} is damaged: {error}") from error
     entries = data.get("exercise")
     # A catalog with nothing to do is a mistake (often a misspelt table name), not a course.
     if not (isinstance(entries, list) and entries and all(isinstance(e, dict) for e in entries)):
-        raise CatalogError(f"{path} lists no exercises: give each one an [[exercise]] table")
+        raise CatalogError(
+            f"{path} lists no exercises: give each one an [[exercise]] table", RESTORE_CATALOG
+        )
     exercises: list[Exercise] = []
     for index, entry in enumerate(entries):
-        try:
-            hints = tuple(str(hint) for hint in entry["hints"])
-            if len(hints) != len(HINT_TIERS):
-                raise CatalogError(f"{path}: exercise {index + 1} needs exactly three hints")
-            exercises.append(
-                Exercise(
-                    slug=str(entry["slug"]),
-                    title=str(entry["title"]),
-                    files=tuple(str(name) for name in entry["files"]),
-                    hints=(hints[0], hints[1], hints[2]),
-                    root=course_root,
-                    minutes=_minutes(entry.get("minutes"), f"{path}: exercise {index + 1}"),
-                    difficulty=_difficulty(
-                        entry.get("difficulty"), f"{path}: exercise {index + 1}"
-                    ),
-                )
+        where = f"{path}: exercise {index + 1}"
+        for key in ("slug", "title", "files", "hints"):
+            if key not in entry:
+                raise CatalogError(f"{where} lacks '{key}'")
+        slug = _slug(entry["slug"], where)
+        where = f"{path}: exercise {index + 1} ({slug})"
+        exercises.append(
+            Exercise(
+                slug=slug,
+                title=_words(entry["title"], f"{where}: title"),
+                files=_file_names(entry["files"], where),
+                hints=_hints(entry["hints"], where),
+                root=course_root,
+                minutes=_minutes(entry.get("minutes"), where),
+                difficulty=_difficulty(entry.get("difficulty"), where),
             )
-        except KeyError as missing:
-            raise CatalogError(f"{path}: exercise {index + 1} lacks {missing}") from None
+        )
     return tuple(exercises)
+
+
+def _slug(value: object, where: str) -> str:
+    # The slug names a folder and a Python package: letters, digits and underscores only.
+    if not (isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value)):
+        raise CatalogError(
+            f"{where}: slug must be a folder name of letters, digits and underscores, "
+            f'like "ex01_aggregate_root", not {value!r}'
+        )
+    return value
+
+
+def _words(value: object, where: str) -> str:
+    if not (isinstance(value, str) and value.strip()):
+        raise CatalogError(f"{where} must be some text in quotes, not {value!r}")
+    return value
+
+
+def _file_names(value: object, where: str) -> tuple[str, ...]:
+    # A plain string would be read letter by letter: files = "policy.py" is a slip for a list.
+    names = value if isinstance(value, list) else None
+    if not names or not all(
+        isinstance(name, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\.py", name)
+        for name in names
+    ):
+        raise CatalogError(
+            f"{where}: files must be a list of the Python files a learner edits, "
+            f'like ["policy.py"], not {value!r}'
+        )
+    return tuple(names)
+
+
+def _hints(value: object, where: str) -> tuple[str, str, str]:
+    if not (
+        isinstance(value, list)
+        and len(value) == len(HINT_TIERS)
+        and all(isinstance(hint, str) and hint.strip() for hint in value)
+    ):
+        raise CatalogError(
+            f"{where}: hints must be a list of exactly three texts "
+            f"({', '.join(HINT_TIERS)}), not {_short(value)}"
+        )
+    return (value[0], value[1], value[2])
+
+
+def _short(value: object, limit: int = 60) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def catalog_root(catalog: Sequence[Exercise], root: Path | None) -> Path:
@@ -156,7 +226,7 @@ class UnknownExercise(CatalogError):
             if suggestions
             else f"the exercises are: {', '.join(slugs)}"
         )
-        super().__init__(f"no exercise called {name!r}; {hint}")
+        super().__init__(f"no exercise called {name!r}; {hint}", fix="")
 
 
 def find_exercise(catalog: tuple[Exercise, ...], name: str) -> Exercise:

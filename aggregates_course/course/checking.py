@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 import textwrap
 
-from aggregates_course.course.app import PROG, App
+from aggregates_course.course.app import PROG, App, problem_note
 from aggregates_course.course.catalog import Exercise, is_available
 from aggregates_course.course.console import Progress
+from aggregates_course.course.guidance import restore_advice
 from aggregates_course.course.outcomes import ExerciseRun, Problem
 from aggregates_course.course.runner import source_line
 
@@ -40,9 +41,9 @@ def status(app: App) -> int:
         folder = f"exercises/{exercise.slug}"
         note = ""
         if run.status == "missing":
-            note = "  (not in your copy yet)"
+            note = f"  ({app.absence(exercise)[0]})"
         elif run.problem is not None:
-            note = f"  ({run.problem.kind} problem)"
+            note = f"  ({problem_note(run.problem)})"
         out.line(f"  {label} {number:>2}. {exercise.title:<{width}}  {folder}{note}")
     out.line()
     pending = app.course.next_pending(runs)
@@ -71,9 +72,7 @@ def check_one(app: App, exercise: Exercise, *, verbose: bool = False) -> int:
     header = f"Exercise {app.number(exercise)}: {exercise.title}  (exercises/{exercise.slug})"
     out.line(out.style(header, "bold"))
     if not is_available(exercise):
-        out.line(
-            f"{out.fail_mark} exercises/{exercise.slug} is not in your copy of the course yet."
-        )
+        out.line(f"{out.fail_mark} {app.absence(exercise)[1]}.")
         return 1
     with Progress(app.err.stream, f"running the tests of {exercise.slug} ..."):
         run = app.course.run(
@@ -110,13 +109,21 @@ def _show_pytest_output(app: App, output: str) -> None:
 def _show_problem(app: App, problem: Problem, exercise: Exercise) -> None:
     """A file and line the learner can fix, instead of a wall of identical failures."""
     out = app.out
+    if problem.kind == "missing":
+        # The message is the whole story: which file, and what stands in its place.
+        out.line(out.style(f"{out.fail_mark} {problem.message}", "red", "bold"))
+        if "permission denied" in problem.message:
+            out.line("  Make it readable for you again, then check again.")
+        else:
+            out.line(f"  Fix: {restore_advice(app.run, exercise)}.")
+        return
     title = {
         "syntax": "Python cannot read this file",
         "import": "this file fails while Python imports it",
-        "missing": "a file you edit is missing",
         "collection": "a test file cannot be loaded",
         "runner": "the tests could not run",
         "timeout": "the tests did not finish in time",
+        "crash": "your code ended the test process",
     }[problem.kind]
     where = f"{problem.where}: " if problem.where else ""
     out.line(out.style(f"{out.fail_mark} {where}{title}", "red", "bold"))
@@ -127,9 +134,7 @@ def _show_problem(app: App, problem: Problem, exercise: Exercise) -> None:
             out.line(f"    {' ' * len(number)} | {' ' * (problem.offset - 1)}^")
     for line in _wrap(problem.message)[:MESSAGE_LINES]:
         out.line(f"  {line}")
-    if problem.kind == "missing":
-        out.line(f"  Restore the stub with: {app.run} reset {exercise.slug}")
-    elif problem.kind == "runner":
+    if problem.kind == "runner":
         out.line(f"  {app.run} doctor checks your setup.")
 
 
@@ -139,7 +144,8 @@ def _show_failure(app: App, run: ExerciseRun) -> None:
     failure = run.first_failure
     assert failure is not None  # a pending run without a problem has a failing test
     position = f"test {run.tests.index(failure) + 1} of {run.collected}, the first to fail"
-    out.line(out.style(f"{out.fail_mark} FAIL {failure.name}", "red", "bold") + f"  ({position})")
+    shown = f"{out.fail_mark} FAIL {failure.shown_name}"
+    out.line(out.style(shown, "red", "bold") + f"  ({position})")
     out.line()
     lines = _wrap(failure.message or "(no message)")
     for line in lines[:MESSAGE_LINES]:

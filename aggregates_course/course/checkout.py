@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from aggregates_course.course.catalog import Exercise, catalog_root, is_available, load_catalog
-from aggregates_course.course.launch import DEFAULT_TIME_LIMIT, Launcher, launch_cold
+from aggregates_course.course.launch import DEFAULT_TIME_LIMIT, Launcher, RunGroup, launch_cold
 from aggregates_course.course.outcomes import ExerciseRun
 from aggregates_course.course.runner import fingerprint, run_exercise
 from aggregates_course.course.state import CourseState, StateError, StateStore
@@ -166,13 +166,15 @@ class Course:
         """Run the exercises' tests, several at once in threads; one in this thread.
 
         One run stays in this thread so that Ctrl-C or SIGTERM reaches the
-        launcher mid-run and it stops pytest at once. With several, an interrupt
-        is not held up waiting for the others to finish.
+        launcher mid-run and it stops pytest at once. With several, the
+        interrupt reaches this thread while it waits: it stops the whole group
+        of runs (every pytest is killed, none starts) before passing it on.
         """
+        group = RunGroup()
 
         def run_one(exercise: Exercise) -> ExerciseRun:
             return run_exercise(
-                exercise, complete=complete, limit=self.time_limit, launch=self.launch
+                exercise, complete=complete, limit=self.time_limit, launch=self.launch, group=group
             )
 
         if len(exercises) == 1:
@@ -180,6 +182,9 @@ class Course:
         pool = ThreadPoolExecutor(max_workers=max(1, min(len(exercises), os.cpu_count() or 1)))
         try:
             return list(pool.map(run_one, exercises))
+        except BaseException:
+            group.stop()
+            raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 

@@ -30,9 +30,9 @@ from typing import TextIO
 
 from aggregates_course.course import checking, guidance, results, watch
 from aggregates_course.course.app import PROG, App, Invocation, UsageError
-from aggregates_course.course.catalog import CatalogError
+from aggregates_course.course.catalog import CatalogError, CourseNotFound
 from aggregates_course.course.checkout import Course
-from aggregates_course.course.console import Console
+from aggregates_course.course.console import Console, tolerant
 from aggregates_course.course.demo import run_demo
 from aggregates_course.course.doctor import doctor
 from aggregates_course.course.files import trouble
@@ -43,14 +43,21 @@ from aggregates_course.course.watch import WATCH_INTERVAL
 RUN = f"uv run {PROG}"  # how the README and the docs spell the command
 
 
+#: The longest time limit, poll interval or watch duration: a day. A longer one is a slip,
+#: and past this the platform's clocks and timers may overflow.
+MAX_SECONDS = 86_400.0
+
+
 def _seconds(text: str) -> float:
-    """A positive, finite number of seconds, or an argparse usage error."""
+    """A number of seconds above 0 and at most :data:`MAX_SECONDS`, or an argparse usage error."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0")
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give at most {MAX_SECONDS:g} seconds (a day)")
     return value
 
 
@@ -85,6 +92,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="also show pytest's own, full output"
     )
+    _add_time_limit(parser)
+
+
+def _add_time_limit(parser: argparse.ArgumentParser) -> None:
+    """``--timeout``: how long one exercise's test run may take (every command that runs them)."""
     parser.add_argument(
         "--timeout",
         type=_seconds,
@@ -115,12 +127,14 @@ def build_parser(run: str = RUN) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _parser_for(
+    status = _parser_for(
         commands,
         "status",
         "which exercises are done, and what to do next (the same as no command)",
-        f"example:\n  {run} status",
+        f"examples:\n  {run} status\n"
+        f"  {run} status --timeout 5   # give up on a hanging test sooner",
     )
+    _add_time_limit(status)
     check = _parser_for(
         commands,
         "check",
@@ -197,6 +211,7 @@ def build_parser(run: str = RUN) -> argparse.ArgumentParser:
         "The JSON shape is documented in aggregates_course/course/results.py.",
     )
     results.add_argument("--json", action="store_true", help="print the results as JSON")
+    _add_time_limit(results)
     _parser_for(
         commands,
         "doctor",
@@ -254,6 +269,10 @@ def main(
     ``stdout``/``stderr`` default to the process streams; ``root`` to the
     course found at or above the working directory (tests pass both).
     """
+    if stdout is None:
+        tolerant(sys.stdout)
+    if stderr is None:
+        tolerant(sys.stderr)
     invocation = Invocation.detect(sys.argv[0], os.environ)
     parser = build_parser(invocation.cli)
     try:
@@ -264,8 +283,8 @@ def main(
             )
     except SystemExit as exit_:  # --help, or argparse's own usage error
         return exit_.code if isinstance(exit_.code, int) else 2
-    out = Console(stdout if stdout is not None else sys.stdout)
-    err = Console(stderr if stderr is not None else sys.stderr)
+    out = Console(tolerant(stdout if stdout is not None else sys.stdout))
+    err = Console(tolerant(stderr if stderr is not None else sys.stderr))
     try:
         with _terminate_as_interrupt():
             return _dispatch(args, out, err, root, invocation)
@@ -274,8 +293,10 @@ def main(
         err.line(f"{PROG}: {error}")
         return 2
     except CatalogError as error:
+        # Outside a course, the command was typed in the wrong place (a usage error); a
+        # damaged catalog is a problem found.
         err.line(f"{PROG}: {error}")
-        return 2
+        return 2 if isinstance(error, CourseNotFound) else 1
     except KeyboardInterrupt:
         # Ctrl-C mid-run: say so in one line; the state file is only ever replaced whole.
         err.line(f"{PROG}: interrupted")
@@ -303,14 +324,13 @@ def _dispatch(
         run_demo(out.line)
         return 0
     if args.command == "doctor":
-        return doctor(out, root)
+        return doctor(out, root, invocation.cli)
     try:
         course = Course.open(root, warn=lambda text: err.line(f"{PROG}: {text}"))
     except StateError as error:
         err.line(f"{PROG}: {error}")
         return 1
-    if args.command in ("check", "watch"):
-        course.time_limit = args.timeout
+    course.time_limit = getattr(args, "timeout", DEFAULT_TIME_LIMIT)
     app = App(course, out, err, invocation)
     if args.command in (None, "status"):
         return checking.status(app)

@@ -7,6 +7,7 @@ so piped output, logs and screen readers lose nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -14,6 +15,23 @@ from types import TracebackType
 from typing import TextIO
 
 _CODES = {"green": "32", "red": "31", "yellow": "33", "dim": "2", "bold": "1", "cyan": "36"}
+
+
+def tolerant(stream: TextIO) -> TextIO:
+    """``stream``, set to write a character its encoding lacks as an escape, never to fail.
+
+    A Windows console or a file redirected under a legacy code page (cp1252),
+    or ``PYTHONIOENCODING=ascii``, cannot encode every character a learner's
+    test message may hold (a metric named 错误率, an accented comment): such a
+    character is written as ``\\u9519`` instead of raising UnicodeEncodeError.
+    A stream that cannot be reconfigured is returned as it is.
+    """
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        # A closed or detached stream raises here; nothing is written to it anyway.
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="backslashreplace")
+    return stream
 
 
 def _encodes(stream: TextIO, text: str) -> bool:
@@ -43,6 +61,10 @@ class Console:
         self.fail_mark = "✗" if fancy else "x"
         self.arrow = "→" if fancy else "->"
         self.bullet = "•" if fancy else "-"
+
+    def encodes(self, text: str) -> bool:
+        """Whether the stream's encoding can write ``text`` as it is, with no escapes."""
+        return _encodes(self.stream, text)
 
     def style(self, text: str, *names: str) -> str:
         """``text`` wrapped in ANSI styles, or unchanged when colour is off."""

@@ -88,6 +88,28 @@ def trouble(error: OSError, path: Path | None = None) -> Trouble:
     return Trouble(f"{shown}: {reason}", "check that path and try again")
 
 
+def what_stands_there(path: Path) -> str | None:
+    """What stands where the file ``path`` belongs, if not a file: words to follow its name.
+
+    ``None`` when ``path`` is a file (or a link to one). Otherwise ``"is
+    missing"``, ``"is a folder where your file belongs"`` or ``"is a link to
+    ..., which does not exist"``. Never raises: a path that cannot even be
+    looked at is described as unreadable.
+    """
+    try:
+        if path.is_file():
+            return None
+        if path.is_symlink():
+            return f"is a link to {os.readlink(path)}, which does not exist"
+        if path.is_dir():
+            return "is a folder where your file belongs"
+        if path.exists():
+            return "is not a file (a device or a pipe?)"
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    return "is missing"
+
+
 def _file_in_the_way(path: Path) -> Path | None:
     """The first of ``path`` and its parents (outermost first) that exists but is no folder."""
     for candidate in (*reversed(path.parents), path):

@@ -2,16 +2,19 @@
 
 ``hint`` shows the next of an exercise's three hint tiers and remembers it;
 ``reset`` puts the original stub back from the course's snapshot, backing up
-the learner's file first; ``solution`` shows how the solution differs from
+the learner's file first, and starts the exercise over (its hints and its
+completion are forgotten); ``solution`` shows how the solution differs from
 the stub, once the exercise passes (or when the learner gives up).
 
-Invariant: nothing the learner wrote is overwritten without a backup, and a
-snapshot that fails its manifest hash never overwrites anything.
+Invariant: nothing the learner wrote, and nothing the CLI remembered, is
+overwritten or forgotten without a backup, and a snapshot that fails its
+manifest hash never overwrites anything.
 """
 
 from __future__ import annotations
 
 import difflib
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,11 +22,14 @@ from aggregates_course.course.app import PROG, App, UsageError
 from aggregates_course.course.catalog import HINT_TIERS, Exercise, is_available
 from aggregates_course.course.files import trouble, write_atomically
 from aggregates_course.course.pristine import PristineError, load_manifest
-from aggregates_course.course.state import CourseState, timestamp
+from aggregates_course.course.state import STATE_FILE, STATE_FOLDER, CourseState, encode, timestamp
 
 
-def hint(app: App, name: str | None) -> int:
-    """Show the next unseen hint tier and remember it; say so when none are left."""
+def hint(app: App, name: str | None, *, again: str = "Run it again") -> int:
+    """Show the next unseen hint tier and remember it; say so when none are left.
+
+    ``again`` is how the learner asks for the next one (``watch`` says: press h).
+    """
     out = app.out
     exercise = app.named_or_current(name)
     if exercise is None:
@@ -52,7 +58,7 @@ def hint(app: App, name: str | None) -> int:
     )
     out.line(f"  {exercise.hints[shown]}")
     if shown + 1 < len(HINT_TIERS):
-        out.line(f"Run it again for the {HINT_TIERS[shown + 1]}.")
+        out.line(f"{again} for the {HINT_TIERS[shown + 1]}.")
     else:
         out.line("That was the last hint.")
     return 0
@@ -61,8 +67,11 @@ def hint(app: App, name: str | None) -> int:
 def reset(app: App, name: str | None, every: bool, yes: bool) -> int:
     """Restore stubs from the course snapshot, backing up any learner version first.
 
-    A pristine copy that fails its manifest hash is refused, so a damaged
-    snapshot can never overwrite the learner's work.
+    An exercise reset starts over: its hints start again from the first and
+    it no longer counts as completed. The state file as it was is kept in
+    the same backup folder as the files, so nothing is lost. A pristine
+    copy that fails its manifest hash is refused, so a damaged snapshot can
+    never overwrite the learner's work.
     """
     if every == (name is not None):
         raise UsageError("reset needs one exercise name, or --all (with --yes to skip asking)")
@@ -84,6 +93,7 @@ def reset(app: App, name: str | None, every: bool, yes: bool) -> int:
         exercises = [app.exercise(name or "")]
     backup_root = app.course.store.backups / timestamp()
     code = 0
+    restored: list[Exercise] = []
     for exercise in exercises:
         try:
             stubs = {f: manifest.pristine_bytes(exercise, f) for f in exercise.files}
@@ -91,14 +101,66 @@ def reset(app: App, name: str | None, every: bool, yes: bool) -> int:
             app.err.line(f"{PROG}: cannot reset {exercise.slug}: {error}")
             code = 1
             continue
-        for file_name, stub in stubs.items():
-            if not _restore(app, exercise, file_name, stub, backup_root):
-                code = 1
+        if all([_restore(app, exercise, name, stub, backup_root) for name, stub in stubs.items()]):
+            restored.append(exercise)
+        else:
+            code = 1
+    if not _forget(app, restored, backup_root):
+        code = 1
     return code
 
 
+def _forget(app: App, exercises: list[Exercise], backup_root: Path) -> bool:
+    """Forget the hints seen and the completion of ``exercises``, keeping the state as it was.
+
+    Returns False (after a line on stderr) when the state could not be backed
+    up; nothing is forgotten then.
+    """
+    slugs = {exercise.slug for exercise in exercises}
+    state = app.course.state
+    if not slugs & (set(state.hints) | set(state.completed)):
+        return True  # nothing to forget
+    kept = backup_root / STATE_FILE
+    try:
+        write_atomically(kept, encode(state))
+    except OSError as error:
+        app.err.line(
+            f"{PROG}: cannot back up your progress, so the hints and completions were kept: "
+            f"{trouble(error, kept)}"
+        )
+        return False
+
+    def forget(state: CourseState) -> None:
+        for slug in slugs:
+            state.hints.pop(slug, None)
+            state.completed.pop(slug, None)
+
+    app.course.update(forget)
+    names = ", ".join(sorted(slugs))
+    app.out.line(f"Starting over with {names}: hints begin again at the first, completion cleared.")
+    app.out.line(f"  (your progress before the reset is kept in {kept})")
+    return True
+
+
+def restore_advice(run: str, exercise: Exercise) -> str:
+    """How to put an exercise's stubs back: the one fix ``check`` and ``doctor`` give.
+
+    It says what ``reset`` will do with a folder standing where a file
+    belongs: move it into the backups, then restore the stub.
+    """
+    command = f"`{run} reset {exercise.slug}`"
+    folders = [
+        name
+        for name in exercise.files
+        if (exercise.folder / name).is_dir() and not (exercise.folder / name).is_symlink()
+    ]
+    if folders:
+        return f"{command} moves that folder into {STATE_FOLDER}/backups/ and puts the stub back"
+    return f"{command} puts the stub back"
+
+
 def _restore(app: App, exercise: Exercise, file_name: str, stub: bytes, backup_root: Path) -> bool:
-    """Put one stub back, backing up the learner's version first.
+    """Put one stub back, backing up the learner's version (or a folder in its place) first.
 
     Returns False after one line on stderr (the path, what is wrong, what to
     do) when the file cannot be read, backed up or written; the learner's
@@ -106,6 +168,18 @@ def _restore(app: App, exercise: Exercise, file_name: str, stub: bytes, backup_r
     """
     path = exercise.folder / file_name
     shown = f"exercises/{exercise.slug}/{file_name}"
+    backup = backup_root / exercise.slug / file_name
+    if path.is_dir() and not path.is_symlink():
+        try:
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, backup)
+        except OSError as error:
+            app.err.line(
+                f"{PROG}: cannot move the folder {shown} out of the way: "
+                f"{trouble(error, path)}; nothing changed"
+            )
+            return False
+        app.out.line(f"The folder that stood at {shown} is moved to {backup}")
     try:
         current = path.read_bytes() if path.exists() else None
     except OSError as error:
@@ -116,7 +190,6 @@ def _restore(app: App, exercise: Exercise, file_name: str, stub: bytes, backup_r
         return True
     kept = "nothing changed"
     if current is not None:
-        backup = backup_root / exercise.slug / file_name
         try:
             write_atomically(backup, current)
         except OSError as error:
@@ -152,7 +225,7 @@ def solution(app: App, name: str, give_up: bool) -> int:
     out = app.out
     exercise = app.exercise(name)
     if not is_available(exercise):
-        out.line(f"exercises/{exercise.slug} is not in your copy of the course yet.")
+        out.line(f"{app.absence(exercise)[1]}.")
         return 1
     run = app.runs([exercise])[0]
     if run.status != "done" and not give_up:

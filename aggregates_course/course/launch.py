@@ -15,13 +15,15 @@ Invariant: no pytest outlives its time limit by more than
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from aggregates_course.course.catalog import Exercise
 
@@ -67,6 +69,8 @@ class Launcher(Protocol):
     waits for pytest to exit, so that ``Launched.output`` is complete;
     without it, it may return as soon as the plugin has written the report.
     ``scratch`` is a folder the launcher may write into; it is removed after.
+    ``group``, when given, is the batch this run belongs to: stopping the
+    group stops this run (see :class:`RunGroup`).
     """
 
     def __call__(
@@ -78,13 +82,72 @@ class Launcher(Protocol):
         limit: float,
         full_output: bool,
         scratch: Path,
+        group: RunGroup | None = None,
     ) -> Launched: ...
+
+
+def child_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``env`` added, and pytest's output in UTF-8.
+
+    Read back as UTF-8 whatever the platform: under a Windows code page a
+    child would otherwise fail to print a learner's non-ASCII message.
+    """
+    return {**os.environ, **env, "PYTHONIOENCODING": "utf-8"}
 
 
 def _text(captured: str | bytes | None) -> str:
     if isinstance(captured, bytes):
         return captured.decode("utf-8", errors="replace")
     return captured or ""
+
+
+class RunStopped(Exception):
+    """A run of a :class:`RunGroup` that was stopped: it never started, or was killed."""
+
+
+class RunGroup:
+    """The pytest processes of one batch of runs, so that one interrupt stops them all at once.
+
+    ``status`` and ``results`` run several exercises at once, each waited
+    for in a thread of its own; Ctrl-C or SIGTERM reaches only the main
+    thread. :meth:`stop` kills every process of the group.
+
+    Invariant: once :meth:`stop` has returned, no process of the group is
+    alive or will start (:meth:`spawn` raises :class:`RunStopped`).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[str]] = set()
+        self._stopped = False
+
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._stopped
+
+    def spawn(self, command: Sequence[str], **options: Any) -> subprocess.Popen[str]:
+        """Start ``command`` (``subprocess.Popen`` options), unless the group was stopped."""
+        with self._lock:  # started and noted at once: a stop never misses a process
+            if self._stopped:
+                raise RunStopped("the runs were stopped")
+            process: subprocess.Popen[str] = subprocess.Popen(command, **options)
+            self._running.add(process)
+        return process
+
+    def finished(self, process: subprocess.Popen[str]) -> None:
+        """Forget ``process``, which has exited."""
+        with self._lock:
+            self._running.discard(process)
+
+    def stop(self) -> None:
+        """Kill every running process of the group, and refuse to start another."""
+        with self._lock:
+            self._stopped = True
+            running = list(self._running)
+        for process in running:
+            with contextlib.suppress(OSError):
+                process.kill()
 
 
 def launch_cold(
@@ -95,25 +158,37 @@ def launch_cold(
     limit: float,
     full_output: bool,
     scratch: Path,
+    group: RunGroup | None = None,
 ) -> Launched:
     """Run ``python -m pytest`` in a new interpreter: slower to start, works everywhere.
 
     Its output is always complete (``full_output`` changes nothing), and it
-    needs no ``scratch`` folder.
+    needs no ``scratch`` folder. An interrupt in this thread kills pytest
+    before it is passed on; ``group`` lets another thread stop it too.
     """
+    group = group if group is not None else RunGroup()
+    process = group.spawn(
+        [sys.executable, "-m", "pytest", *arguments],
+        cwd=cwd,
+        env=child_environment(env),
+        stdin=subprocess.DEVNULL,  # a learner's input() must not wait on the terminal
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
     try:
-        finished = subprocess.run(
-            [sys.executable, "-m", "pytest", *arguments],
-            cwd=cwd,
-            env={**os.environ, **env},
-            stdin=subprocess.DEVNULL,  # a learner's input() must not wait on the terminal
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=limit + KILL_GRACE_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as expired:
-        return Launched(_text(expired.stdout) + _text(expired.stderr), killed=True)
-    return Launched(finished.stdout + finished.stderr)
+        try:
+            out, err = process.communicate(timeout=limit + KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+            return Launched(_text(out) + _text(err), killed=True)
+        except BaseException:  # Ctrl-C or SIGTERM: no pytest outlives the CLI
+            process.kill()
+            process.wait()
+            raise
+    finally:
+        group.finished(process)
+    return Launched(out + err, killed=group.stopped)

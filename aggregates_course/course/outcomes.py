@@ -13,6 +13,7 @@ errored, and at least one passed.
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, cast, get_args
 
@@ -20,7 +21,7 @@ from aggregates_course.course import shapes
 
 Status = Literal["done", "pending", "missing"]
 TestStatus = Literal["passed", "failed", "error", "skipped"]
-ProblemKind = Literal["syntax", "import", "missing", "collection", "runner", "timeout"]
+ProblemKind = Literal["syntax", "import", "missing", "collection", "runner", "timeout", "crash"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,27 @@ class TestResult:
         """The test's name without its file: ``test_x[case]`` or ``TestClass::runTest``."""
         return self.id.split("::", 1)[-1]
 
+    @property
+    def shown_name(self) -> str:
+        """:attr:`name` as a learner reads it (see :func:`readable_test_id`)."""
+        return readable_test_id(self.name)
+
+
+def readable_test_id(test_id: str) -> str:
+    """A pytest test id with pytest's escapes undone: ``test_x[错误率]``, not ``[\\u9519...]``.
+
+    pytest writes a parameter's non-ASCII characters as escapes. They are
+    decoded for display only where that gives printable text; anything else
+    is shown as pytest wrote it.
+    """
+    if "\\" not in test_id or not test_id.isascii():
+        return test_id
+    try:
+        decoded = codecs.decode(test_id, "unicode_escape")
+    except UnicodeError:
+        return test_id
+    return decoded if decoded.isprintable() else test_id
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -67,9 +89,10 @@ class Problem:
     ``kind`` is ``syntax`` (a file does not compile), ``import`` (a file fails
     while Python imports it), ``missing`` (a file to edit is gone),
     ``collection`` (a test file cannot be loaded), ``runner`` (pytest
-    itself did not run; ``doctor`` helps there) or ``timeout`` (the tests
+    itself did not run; ``doctor`` helps there), ``timeout`` (the tests
     did not finish within the time limit; ``where`` is the line they were
-    stuck on).
+    stuck on) or ``crash`` (the learner's code ended the test process, with
+    ``os._exit`` or a crash; ``where`` is the call, when it is known).
     """
 
     kind: ProblemKind

@@ -42,9 +42,14 @@ from typing import IO, Any
 
 import pytest
 
+from aggregates_course.course.target import plain_names
+
 REPORT_ENV = "AGGREGATES_COURSE_REPORT"
 TIME_LIMIT_ENV = "AGGREGATES_COURSE_TIME_LIMIT"
 DONE_FD_ENV = "AGGREGATES_COURSE_DONE_FD"
+
+# What pytest says when a test reads the keyboard while it captures the output.
+_STDIN_CAPTURED = "reading from stdin while output is captured"
 
 _order: list[str] = []
 _locations: dict[str, tuple[str, int]] = {}
@@ -59,6 +64,8 @@ _open_files: dict[str, IO[str]] = {}
 def describe_failure(error: BaseException) -> dict[str, Any]:
     """The parts of a failure a learner needs: type, message, Hypothesis steps, frames.
 
+    Messages name the learner's modules by their files, never by the
+    synthetic package the tests import them through (``target.plain_names``).
     An exception group (Hypothesis found several distinct failures) is
     described by its first member, which is the one a learner fixes first.
     """
@@ -66,11 +73,18 @@ def describe_failure(error: BaseException) -> dict[str, Any]:
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         extra += len(error.exceptions) - 1
         error = error.exceptions[0]
-    notes = [str(note) for note in getattr(error, "__notes__", ())]
+    notes = [plain_names(str(note)) for note in getattr(error, "__notes__", ())]
     if isinstance(error, AssertionError):
         message = str(error) or "an assertion failed"
+    elif isinstance(error, OSError) and _STDIN_CAPTURED in str(error):
+        # pytest's own advice (run with -s) is not one a learner can take through the CLI.
+        message = (
+            "input() was called, but the tests do not type anything: give the code its "
+            "values as arguments instead of asking for them"
+        )
     else:
         message = f"{type(error).__name__}: {error}".rstrip(": ")
+    message = plain_names(message)
     if extra:
         notes.append(f"(and {extra} other distinct failure(s) after this one is fixed)")
     frames = [

@@ -19,7 +19,7 @@ Schema subset, and the tests validate real output against it)::
           "duration": 1.42,          # seconds the test run took
           "problem": null | {        # the tests could not judge the code at all
             "kind": "syntax" | "import" | "missing" | "collection" | "runner"
-                    | "timeout",
+                    | "timeout" | "crash",
             "message": "SyntaxError: expected ':'",
             "file": "exercises/ex01_aggregate_root/policy.py" | null,
             "line": 42 | null
@@ -213,11 +213,14 @@ def results(app: App, as_json: bool) -> int:
     runs = app.runs(app.course.catalog, complete=True)
     if as_json:
         document = results_document(str(app.course.root), app.course.catalog, runs)
-        app.out.line(json.dumps(document, indent=2, ensure_ascii=False))
+        text = json.dumps(document, indent=2, ensure_ascii=False)
+        # Where the output's encoding lacks a character (a Windows code page), JSON's own
+        # escapes keep the document valid and every string intact.
+        app.out.line(text if app.out.encodes(text) else json.dumps(document, indent=2))
         return 0
     for exercise, run in zip(app.course.catalog, runs, strict=True):
         app.out.line(f"{exercise.slug}: {run.status}")
         for test in run.tests:
-            app.out.line(f"  {test.status:<7} {test.duration:7.3f}s  {test.name}")
+            app.out.line(f"  {test.status:<7} {test.duration:7.3f}s  {test.shown_name}")
     app.out.line(f"(for scripts: {app.run} results --json)")
     return 0

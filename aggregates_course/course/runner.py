@@ -14,26 +14,37 @@ got going (a ``runner`` problem). Every run is stamped with the
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import io
 import json
 import re
 import tempfile
 import time
+import tokenize
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from aggregates_course.course.catalog import Exercise, is_available
+from aggregates_course.course.files import trouble, what_stands_there
 from aggregates_course.course.launch import (
     DEFAULT_TIME_LIMIT,
     REPORT_ENV,
     TIME_LIMIT_ENV,
     Launched,
     Launcher,
+    RunGroup,
     launch_cold,
     pytest_arguments,
 )
-from aggregates_course.course.outcomes import ExerciseRun, Location, Problem, TestResult
+from aggregates_course.course.outcomes import (
+    ExerciseRun,
+    Location,
+    Problem,
+    TestResult,
+    readable_test_id,
+)
 from aggregates_course.course.pristine import exercise_files
 
 # Part of every fingerprint: changing it makes every cached result a cache miss.
@@ -41,11 +52,20 @@ CACHE_VERSION = "1"
 
 
 def fingerprint(exercise: Exercise) -> str:
-    """A hash of every file in the exercise folder: equal fingerprints, equal test results."""
+    """A hash of every file in the exercise folder: equal fingerprints, equal test results.
+
+    Never raises for a file that vanishes or cannot be read while it is hashed:
+    ``watch`` hashes folders that an editor is saving into.
+    """
     hasher = hashlib.sha256(f"aggregates-course results {CACHE_VERSION}\n".encode())
     for name, path in exercise_files(exercise.folder).items():
         hasher.update(name.encode("utf-8") + b"\0")
-        hasher.update(hashlib.sha256(path.read_bytes()).digest())
+        try:
+            hasher.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError as error:
+            # Gone since the folder was listed (an editor replacing it), or unreadable: that
+            # state has a fingerprint of its own, and the next save gives another.
+            hasher.update(f"unreadable: {type(error).__name__}".encode())
     return hasher.hexdigest()
 
 
@@ -56,6 +76,7 @@ def run_exercise(
     limit: float = DEFAULT_TIME_LIMIT,
     launch: Launcher = launch_cold,
     on_output: Callable[[str], None] | None = None,
+    group: RunGroup | None = None,
 ) -> ExerciseRun:
     """Run the exercise's tests now (no cache) and describe the outcome.
 
@@ -63,7 +84,8 @@ def run_exercise(
     learner fixes one test at a time, and a stub then fails in a fraction of
     the time a full run takes. A run still going after ``limit`` seconds is
     stopped and reported as a ``timeout`` problem. ``on_output``, if given,
-    receives pytest's own verbose output.
+    receives pytest's own verbose output. ``group`` is the batch of runs this
+    one belongs to, which an interrupt stops as a whole.
     """
     started = time.monotonic()
     stamp = fingerprint(exercise)
@@ -81,6 +103,7 @@ def run_exercise(
             limit=limit,
             full_output=on_output is not None,
             scratch=Path(scratch),
+            group=group,
         )
         if on_output is not None:
             on_output(launched.output)
@@ -104,24 +127,74 @@ def _relative(course_root: Path, filename: str) -> str:
 
 
 def syntax_problem(exercise: Exercise) -> Problem | None:
-    """A file the learner edits that Python cannot compile, with its line; else ``None``."""
+    """A file the learner edits that is not there or Python cannot compile, with its line.
+
+    ``None`` when every file compiles. A byte that is not text in the file's
+    encoding, or a NUL byte, is located by this function: Python's own error
+    would name the last line of the string or comment holding it, or none.
+    """
     for name in exercise.files:
         path = exercise.folder / name
-        if not path.is_file():
-            return Problem("missing", f"exercises/{exercise.slug}/{name} is missing")
+        shown = f"exercises/{exercise.slug}/{name}"
+        what = what_stands_there(path)
+        if what is not None:
+            return Problem("missing", f"{shown} {what}")
         try:
-            compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+            content = path.read_bytes()
+        except OSError as error:  # an editor replacing it right now, or no permission
+            return Problem("missing", trouble(error, Path(shown)).what)
+        location = Location(_relative(exercise.root, str(path)), 1)
+        problem = _not_text(content, location)
+        if problem is not None:
+            return problem
+        try:
+            compile(content, str(path), "exec", dont_inherit=True)
         except SyntaxError as error:
             return Problem(
                 "syntax",
                 f"{type(error).__name__}: {error.msg}",
-                Location(_relative(exercise.root, str(path)), error.lineno or 1),
+                Location(location.file, error.lineno or 1),
                 source=(error.text or "").rstrip("\n") or None,
                 offset=error.offset,
             )
-        except ValueError as error:  # e.g. a NUL byte pasted into the file
-            return Problem("syntax", f"ValueError: {error}", Location(name, 1))
+        except ValueError as error:  # what older Pythons raise for a NUL byte
+            return Problem("syntax", f"ValueError: {error}", location)
     return None
+
+
+def _not_text(content: bytes, location: Location) -> Problem | None:
+    """A NUL byte, or a byte that is not text in the file's encoding: where it is, and why."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(content).readline)
+    except SyntaxError:
+        # Either a coding line naming no codec (compile says so, on its line) or, as
+        # here, a first line that is not UTF-8 text: UTF-8 is what is expected then.
+        encoding = "utf-8"
+    position = content.find(b"\0")
+    why = "a NUL byte, which no Python file may hold; delete it"
+    if position < 0:
+        try:
+            content.decode(encoding)
+            return None
+        except (UnicodeDecodeError, LookupError) as error:
+            position = getattr(error, "start", 0)
+            shown = encoding.upper()
+            why = (
+                f"byte 0x{content[position]:02x}, which is not {shown} text; save the file as "
+                f"{shown} (an editor's Save with Encoding), or retype the character"
+            )
+    start = content.rfind(b"\n", 0, position) + 1
+    end = content.find(b"\n", position)
+    line = content[start : end if end >= 0 else len(content)]
+    column = len(content[start:position].decode(encoding, errors="replace")) + 1
+    source = line.decode(encoding, errors="replace").replace("\0", "\ufffd").rstrip("\r")
+    return Problem(
+        "syntax",
+        f"SyntaxError: this line holds {why}",
+        Location(location.file, content.count(b"\n", 0, position) + 1),
+        source=source,
+        offset=column,
+    )
 
 
 class _Frames:
@@ -131,6 +204,13 @@ class _Frames:
         self.root = exercise.root
         self.learner = {(exercise.folder / name).resolve() for name in exercise.files}
         self.tests = {path.resolve() for path in exercise.folder.glob("test_*.py")}
+
+    def importing(self, frames: Sequence[Sequence[Any]]) -> bool:
+        """Whether the stack runs through a learner file's top level: it was being imported."""
+        return any(
+            str(function) == "<module>" and Path(filename).resolve() in self.learner
+            for filename, _, function in frames
+        )
 
     def pick(self, frames: Sequence[Sequence[Any]]) -> tuple[Location | None, bool]:
         """The deepest frame in a learner file, else in a test file; and whether it is learner's."""
@@ -153,30 +233,84 @@ _DUMPED_FRAME = re.compile(r'^\s*File "(?P<file>.+)", line (?P<line>\d+) in (?P<
 def _unfinished_problem(
     exercise: Exercise, report: Path, launched: Launched, limit: float
 ) -> Problem:
-    """Why pytest left no report: it ran out of time (and where it was), or it broke."""
+    """Why pytest left no report: it ran out of time, the learner's code ended it, or it broke."""
     dump = _read_text(report.with_name(report.name + ".hang"))
+    progress = report.with_name(report.name + ".progress")
+    running = _last_started(progress)
+    test = readable_test_id(running["id"].split("::", 1)[-1]) if running else None
     if not (dump or launched.killed):
+        if progress.exists():
+            # The plugin was loaded, so pytest was running: something ended it mid-run.
+            return _ended_problem(exercise, launched, test)
         message = "pytest could not run these tests; `doctor` may say why.\n" + _tail(
             launched.output
         )
         return Problem("runner", message)
-    running = _last_started(report.with_name(report.name + ".progress"))
-    test = running["id"].split("::", 1)[-1] if running else "the test run"
-    lines = [f"{test} did not finish within {limit:g} s: an infinite loop?"]
+    lines = [f"{test or 'the test run'} did not finish within {limit:g} s: an infinite loop?"]
     if running is not None:
         lines.append(f"It was running {running['file']}, line {running['line']}.")
-    # faulthandler lists the most recent call first; the frame picker wants oldest first.
-    frames = [
-        (match["file"], int(match["line"]), match["function"])
-        for match in map(_DUMPED_FRAME.match, reversed(dump.splitlines()))
-        if match is not None
-    ]
     lines.append("It was stopped. If your code is only slow, give it longer: --timeout SECONDS")
-    where, in_learner_file = _Frames(exercise).pick(frames)
+    where, in_learner_file = _Frames(exercise).pick(_dumped_frames(dump))
     if where is None or not in_learner_file:
         return Problem("timeout", "\n".join(lines))
     source = source_line(exercise.root / where.file, where.line) or None
     return Problem("timeout", "\n".join(lines), where, source=source)
+
+
+def _dumped_frames(dump: str) -> list[tuple[str, int, str]]:
+    """The frames of a faulthandler dump, oldest first (the dump lists the newest first)."""
+    return [
+        (match["file"], int(match["line"]), match["function"])
+        for match in map(_DUMPED_FRAME.match, reversed(dump.splitlines()))
+        if match is not None
+    ]
+
+
+# What ends Python at once, before any test can report: the calls a learner's file may make.
+_PROCESS_ENDERS = frozenset({"_exit", "abort", "kill", "killpg", "raise_signal"})
+
+
+def _ended_problem(exercise: Exercise, launched: Launched, test: str | None) -> Problem:
+    """pytest was ended mid-run, with no report: name the learner's call that did it, if any.
+
+    A crash (a segmentation fault) leaves pytest's faulthandler dump in its
+    output, with the frame it happened in; ``os._exit`` and its kin leave
+    nothing, so the learner's files are searched for such a call.
+    """
+    during = f"while {test} ran" if test else "while the tests were being loaded"
+    lines = [
+        f"The test process ended {during}, before any result was written.",
+        "Something ended Python at once (os._exit, os.abort, a signal, or a crash), "
+        "and tests cannot report on code that does that.",
+    ]
+    frames = _Frames(exercise)
+    where, in_learner_file = frames.pick(_dumped_frames(launched.output))
+    if where is None or not in_learner_file:
+        where = _process_ender(exercise)
+    if where is None:
+        lines.append(f"Look in {', '.join(exercise.files)} for what ends the program.")
+        return Problem("crash", "\n".join(lines))
+    lines.append("Remove that call: the tests judge your code by what it returns and raises.")
+    source = source_line(exercise.root / where.file, where.line) or None
+    return Problem("crash", "\n".join(lines), where, source=source)
+
+
+def _process_ender(exercise: Exercise) -> Location | None:
+    """The first call in a learner file to a function that ends the process (``os._exit``)."""
+    for name in exercise.files:
+        path = exercise.folder / name
+        try:
+            tree = ast.parse(path.read_bytes(), str(path))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                called = node.func
+                named = called.attr if isinstance(called, ast.Attribute) else None
+                named = called.id if isinstance(called, ast.Name) else named
+                if named in _PROCESS_ENDERS:
+                    return Location(_relative(exercise.root, str(path)), node.lineno)
+    return None
 
 
 def source_line(path: Path, number: int) -> str:
@@ -218,8 +352,9 @@ def _learner_problem(frames: _Frames, failure: dict[str, Any]) -> Problem | None
             offset=syntax["offset"],
         )
     where, in_learner_file = frames.pick(failure["frames"])
-    if in_learner_file and where is not None and where.function == "<module>":
-        # The learner's module fails while being imported: every test fails the same way.
+    if in_learner_file and where is not None and frames.importing(failure["frames"]):
+        # The learner's module fails while being imported (at its top level, or in a function
+        # its top level calls, as a runaway recursion): every test fails the same way.
         return Problem("import", failure["message"], where)
     return None
 

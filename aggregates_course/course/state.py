@@ -15,7 +15,8 @@ Invariants:
   that breaks its schema, is moved aside to ``state.json.corrupt-<UTC time>``
   and the learner is told where; the CLI carries on from a fresh state (test
   results are recomputed by running the tests). A file that cannot be *read*
-  (no permission) is a :class:`StateError`, and it is never overwritten.
+  (no permission) is a :class:`StateError`, and it is never overwritten; nor
+  is one a newer CLI wrote (:class:`NewerState`), which is not damage.
 """
 
 from __future__ import annotations
@@ -62,6 +63,18 @@ class StateError(Exception):
         self.fix = fix
 
 
+class NewerVersion(shapes.ShapeError):
+    """The state file was written by a newer aggregates-course: its format is not this one's."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"version {version}, newer than this CLI's {STATE_VERSION}")
+        self.version = version
+
+
+class NewerState(StateError):
+    """The state file is a newer CLI's: it is kept as it is, neither read nor overwritten."""
+
+
 @dataclass
 class CourseState:
     """What the CLI remembers between runs.
@@ -92,6 +105,8 @@ class CourseState:
         """Rebuild from ``state.json``; raises :class:`shapes.ShapeError` naming a bad field."""
         document = shapes.mapping(data, "the state document")
         version = document.get("version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > STATE_VERSION:
+            raise NewerVersion(version)
         if isinstance(version, bool) or version != STATE_VERSION:
             raise shapes.ShapeError(f"version is {version!r}, not {STATE_VERSION}")
         completed: dict[str, str] = {}
@@ -167,6 +182,8 @@ class StateStore:
         self.lock_path = self.folder / LOCK_FILE
         #: Set by a read that moved a damaged file aside: where it went.
         self.recovered_from: Path | None = None
+        #: Set by a load that found a newer CLI's state file, which is left alone.
+        self.newer: NewerState | None = None
         self._warn = warn or _print_warning
         self._warned: set[str] = set()
 
@@ -184,20 +201,29 @@ class StateStore:
     def load(self) -> CourseState:
         """The saved state; a fresh one if there is none or it was damaged (and moved aside).
 
-        Raises :class:`StateError` if the file exists but cannot be read.
+        A state file written by a newer CLI is left exactly as it is: a fresh
+        state is returned, the learner is warned once, and :attr:`newer` is set
+        (every later :meth:`update` then refuses to write). Raises
+        :class:`StateError` if the file exists but cannot be read.
         """
         with contextlib.ExitStack() as held:
             # Where no lock file can be made (a read-only or missing folder) nobody can write
             # the state either, so reading without the lock is safe.
             with contextlib.suppress(OSError):
                 held.enter_context(StateLock(self.lock_path))
-            return self._read()
+            try:
+                return self._read()
+            except NewerState as newer:
+                self.newer = newer
+                self.warn(str(newer))
+                return CourseState()
 
     def update(self, change: Callable[[CourseState], None]) -> CourseState:
         """Apply ``change`` to the state on disk and write it back, all under the lock.
 
         Returns the state written. Raises :class:`StateError` if it cannot be
-        read or written; the file is then as it was.
+        read or written, or was written by a newer CLI (:class:`NewerState`);
+        the file is then as it was.
         """
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -231,6 +257,12 @@ class StateStore:
             ) from error
         try:
             return decode(content)
+        except NewerVersion as error:
+            raise NewerState(
+                f"{self.path} was written by a newer version of aggregates-course "
+                f"(state {error}), so this one leaves it as it is and remembers nothing new",
+                "update this copy of the course (git pull, then uv sync) to carry on with it",
+            ) from error
         except ValueError as error:  # UnicodeDecodeError, JSONDecodeError, ShapeError
             return self._set_aside(_short(str(error)))
 

@@ -15,12 +15,21 @@ import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
 
 _course_root: Path | None = None
 _target: Path | None = None
+#: Each synthetic package made so far, by name: the folders it imports from, in order.
+_search_paths: dict[str, list[Path]] = {}
+PACKAGE_PREFIX = "_course_target_"
+# A synthetic package's name, then perhaps a module of it, then perhaps an attribute.
+_SYNTHETIC = re.compile(
+    rf"(?P<package>{PACKAGE_PREFIX}[0-9a-f]{{10}}_\w+)(?:\.(?P<module>\w+))?"
+    r"(?P<attribute>\.(?=[A-Za-z_]))?"
+)
 
 
 def configure_target(course_root: Path, target: str | Path = "exercises") -> Path:
@@ -68,4 +77,38 @@ def _exercise_package(target: Path, exercise_folder: Path, exercise: str) -> Mod
         spec.submodule_search_locations = search_path
         package = importlib.util.module_from_spec(spec)
         sys.modules[name] = package
+        _search_paths[name] = [Path(folder) for folder in search_path]
     return package
+
+
+def plain_names(text: str) -> str:
+    """``text`` with the synthetic package names this process made turned into plain words.
+
+    The name ``_course_target_<hash>_<exercise>`` means nothing to a learner.
+    A module of it becomes its file (``exercises/ex01_aggregate_root/policy.py``,
+    relative to the course), or, where an attribute follows (a class in a
+    repr), the module's plain name (``policy.Rule``).
+    """
+    if PACKAGE_PREFIX not in text:
+        return text
+    return _SYNTHETIC.sub(_plain_name, text)
+
+
+def _plain_name(match: re.Match[str]) -> str:
+    folders = _search_paths.get(match["package"])
+    module = match["module"]
+    if folders is None:
+        return match[0]  # not a package of ours: leave the text as it was
+    if match["attribute"]:
+        return f"{module or folders[0].name}."
+    if module is None:
+        return _shown(folders[0])
+    files = [folder / f"{module}.py" for folder in folders]
+    return _shown(next((file for file in files if file.is_file()), files[0]))
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the course root where it lies inside it, with ``/``."""
+    if _course_root is not None and path.resolve().is_relative_to(_course_root):
+        return path.resolve().relative_to(_course_root).as_posix()
+    return path.as_posix()

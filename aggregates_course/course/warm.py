@@ -43,7 +43,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from aggregates_course.course.launch import KILL_GRACE_SECONDS, Launched, launch_cold
+from aggregates_course.course.launch import (
+    KILL_GRACE_SECONDS,
+    Launched,
+    RunGroup,
+    RunStopped,
+    child_environment,
+    launch_cold,
+)
 
 SERVER_MODULE = "aggregates_course.course.warm"
 READY = "ready"
@@ -275,10 +282,14 @@ class WarmLauncher:
         limit: float,
         full_output: bool,
         scratch: Path,
+        group: RunGroup | None = None,
     ) -> Launched:
         with self._lock:
             if self._closed:
                 raise OSError("the warm test server was stopped")
+            if group is not None and group.stopped:
+                # The batch was interrupted while this run waited for the server.
+                raise RunStopped("the runs were stopped")
             if not self._broken:
                 output = scratch / "pytest-output.txt"
                 request = {
@@ -304,7 +315,13 @@ class WarmLauncher:
                     text = output.read_text(encoding="utf-8", errors="replace")
                     return Launched(text, killed=killed)
         return launch_cold(
-            arguments, cwd=cwd, env=env, limit=limit, full_output=full_output, scratch=scratch
+            arguments,
+            cwd=cwd,
+            env=env,
+            limit=limit,
+            full_output=full_output,
+            scratch=scratch,
+            group=group,
         )
 
     def _ask(self, request: dict[str, Any]) -> bool:
@@ -326,6 +343,7 @@ class WarmLauncher:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                env=child_environment({}),
                 text=True,
                 encoding="utf-8",
                 # Its own session: Ctrl-C on the terminal reaches the CLI, which stops it.

@@ -144,7 +144,7 @@ def _on_keys(app: App, exercise: Exercise, keys: Keys) -> Literal["check", "quit
             return "check"
         if key == "h":
             app.out.line()
-            hint(app, exercise.slug)
+            hint(app, exercise.slug, again="Press h again")
         elif key == "l":
             app.out.line()
             status(app)
