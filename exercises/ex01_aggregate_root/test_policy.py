@@ -109,6 +109,27 @@ def test_rule_ids_compare_exactly(other_id: str) -> None:
     session.check()
 
 
+@pytest.mark.parametrize(
+    "other_metric", ["CPU", "\uff43\uff50\uff55", "cpu "], ids=["case", "full width", "padded"]
+)
+def test_metric_names_compare_exactly(other_metric: str) -> None:
+    # CPU is not cpu: a metric name is compared as it is, never folded, trimmed or normalized,
+    # so (CPU, 5m) is a pair of its own, and the index answers for each pair exactly.
+    session = session_with(rule("r1"))
+    session.add(rule("r2", other_metric))
+    session.expect(
+        f"active_rule_for({other_metric}, 5m)",
+        rule("r2", other_metric),
+        session.policy.active_rule_for(other_metric, FIVE_MINUTES),
+    )
+    session.expect(
+        "active_rule_for(cpu, 5m)", rule("r1"), session.policy.active_rule_for("cpu", FIVE_MINUTES)
+    )
+    refused = session.refuses_add(rule("r3", other_metric), DuplicateMetricWindow)
+    session.expect("DuplicateMetricWindow.existing_rule_id", "r2", refused.existing_rule_id)
+    session.check()
+
+
 # -- refusals ------------------------------------------------------------------------------
 
 
