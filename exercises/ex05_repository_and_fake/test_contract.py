@@ -371,6 +371,10 @@ class HeldBeforeWriting(dict[str, PolicySnapshot]):
         for policy_id, snapshot in dict(*args, **kwargs).items():
             self[policy_id] = snapshot
 
+    def __ior__(self, other: Any) -> HeldBeforeWriting:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
 
 class Save(threading.Thread):
     """One save in a thread of its own; ``outcome`` is ``"saved"`` or what it raised."""
@@ -474,9 +478,10 @@ def outcome_kind(outcome: object) -> str:
 
 
 def describe_outcome(outcome: object) -> str:
+    """:func:`outcome_kind`, with the message of an error."""
     if isinstance(outcome, BaseException):
-        return f"{type(outcome).__name__}: {outcome}"
-    return "still running" if outcome is None else str(outcome)
+        return f"{outcome_kind(outcome)}: {outcome}"
+    return outcome_kind(outcome)
 
 
 # -- whole aggregates, generated ----------------------------------------------------------
