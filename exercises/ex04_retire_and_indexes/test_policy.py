@@ -201,7 +201,7 @@ def test_a_projection_rebuilt_from_the_events_equals_the_live_one() -> None:
 
 @pytest.mark.parametrize(
     "reason",
-    ["  too noisy  ", "Replaced By r2", "line one\nline two", "\tmuted for 😴\u3000"],
+    [" too noisy ", "Replaced By r2", "line one\nline two", "\tmuted for 😴\u3000"],
     ids=["padded", "mixed case", "two lines", "tab, emoji, ideographic space"],
 )
 def test_the_reason_is_kept_exactly_as_given(reason: str) -> None:
