@@ -416,8 +416,9 @@ def test_a_bulk_import_reads_its_batch_only_once(size: int) -> None:
             (rule("r2", "memory"), rule("r3", "latency_p99"), rule("r2", "cpu", ONE_HOUR)),
             DuplicateRuleId,
         ),
+        ((rule("r2", "memory"), rule("r1")), DuplicateRuleId),
     ],
-    ids=["clashes with a stored rule", "clashes within the batch"],
+    ids=["clashes with a stored rule", "clashes within the batch", "repeats a stored rule"],
 )
 def test_a_bulk_import_stores_all_or_nothing(
     batch: tuple[ActiveRule, ...], error: type[DomainError]

@@ -229,6 +229,8 @@ def test_the_reason_is_kept_exactly_as_given(reason: str) -> None:
         ("r1", " \n\t", InvalidReason),
         ("r1", "\t", InvalidReason),
         ("r1", "\u3000", InvalidReason),
+        ("r9", " ", UnknownRule),
+        ("r2", "", UnknownRule),
     ],
     ids=[
         "unknown id",
@@ -237,6 +239,8 @@ def test_the_reason_is_kept_exactly_as_given(reason: str) -> None:
         "whitespace reason",
         "tab reason",
         "ideographic space reason",
+        "unknown id and a blank reason",
+        "already retired and a blank reason",
     ],
 )
 def test_a_refused_retire_changes_nothing_and_records_nothing(
