@@ -47,8 +47,10 @@ def session_with(*rules: ActiveRule, policy_id: str = "policy-1") -> PolicySessi
     return session
 
 
-def rule(rule_id: str, metric: str = "cpu", window: timedelta = FIVE_MINUTES) -> ActiveRule:
-    return ActiveRule(rule_id=rule_id, metric=metric, window=window, threshold=0.9)
+def rule(
+    rule_id: str, metric: str = "cpu", window: timedelta = FIVE_MINUTES, threshold: float = 0.9
+) -> ActiveRule:
+    return ActiveRule(rule_id=rule_id, metric=metric, window=window, threshold=threshold)
 
 
 # -- an accepted rule ------------------------------------------------------------------------
@@ -109,6 +111,27 @@ def test_rule_ids_compare_exactly(other_id: str) -> None:
     session.check()
 
 
+@pytest.mark.parametrize(
+    "other_metric", ["CPU", "\uff43\uff50\uff55", "cpu "], ids=["case", "full width", "padded"]
+)
+def test_metric_names_compare_exactly(other_metric: str) -> None:
+    # CPU is not cpu: a metric name is compared as it is, never folded, trimmed or normalized,
+    # so (CPU, 5m) is a pair of its own, and the index answers for each pair exactly.
+    session = session_with(rule("r1"))
+    session.add(rule("r2", other_metric))
+    session.expect(
+        f"active_rule_for({other_metric}, 5m)",
+        rule("r2", other_metric),
+        session.policy.active_rule_for(other_metric, FIVE_MINUTES),
+    )
+    session.expect(
+        "active_rule_for(cpu, 5m)", rule("r1"), session.policy.active_rule_for("cpu", FIVE_MINUTES)
+    )
+    refused = session.refuses_add(rule("r3", other_metric), DuplicateMetricWindow)
+    session.expect("DuplicateMetricWindow.existing_rule_id", "r2", refused.existing_rule_id)
+    session.check()
+
+
 # -- refusals ------------------------------------------------------------------------------
 
 
@@ -130,8 +153,9 @@ def test_a_retired_id_is_never_reused(rule_id: str) -> None:
 def test_two_active_rules_cannot_watch_the_same_metric_and_window(
     metric: str, window: timedelta
 ) -> None:
+    # Another threshold changes nothing: the pair alone decides.
     session = session_with(rule("r1", metric, window), policy_id="checkout")
-    refused = session.refuses_add(rule("r2", metric, window), DuplicateMetricWindow)
+    refused = session.refuses_add(rule("r2", metric, window, 0.5), DuplicateMetricWindow)
     session.expect("DuplicateMetricWindow.existing_rule_id", "r1", refused.existing_rule_id)
 
 
@@ -154,8 +178,14 @@ def test_a_refused_add_changes_nothing(refused: ActiveRule, error: type[DomainEr
     )
 
 
-def test_a_reused_id_is_refused_as_such_even_when_its_watch_clashes_too() -> None:
+@pytest.mark.parametrize("retired", [False, True], ids=["active id", "retired id"])
+def test_a_reused_id_is_refused_as_such_even_when_its_watch_clashes_too(retired: bool) -> None:
+    # The id is checked first, retired ids included: r1 is refused as a reused id even
+    # when (cpu, 5m) is watched too (by r1 itself, or by r2 once r1 is retired).
     session = session_with(rule("r1"))
+    if retired:
+        session.retire("r1", "replaced")
+        session.add(rule("r2"))
     session.refuses_add(rule("r1"), DuplicateRuleId)
 
 

@@ -17,7 +17,7 @@ repository saves what they hand it. The tests prove four things:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import ModuleType
@@ -364,6 +364,50 @@ def test_a_bulk_import_returns_how_many_rules_it_activated(size: int) -> None:
     )
 
 
+class ReadOnce:
+    """A batch of rules that can be read only once, as a generator or a stream of rows can.
+
+    A second read finds nothing; ``reads`` counts how many times the batch was iterated.
+    """
+
+    def __init__(self, rules: Sequence[ActiveRule]) -> None:
+        self._rules = list(rules)
+        self.reads = 0
+
+    def __iter__(self) -> Iterator[ActiveRule]:
+        self.reads += 1
+        return iter(self._rules if self.reads == 1 else [])
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_a_bulk_import_reads_its_batch_only_once(size: int) -> None:
+    # import_rules takes any iterable: a second pass over a generator finds it empty.
+    policy = ServicePolicy()
+    batch = [rule(f"r{n}", "cpu", timedelta(minutes=n)) for n in range(1, size + 1)]
+    once = ReadOnce(batch)
+    steps = [f"import {', '.join(r.describe() for r in batch)} from a batch that reads once"]
+    count: object = None
+
+    def run() -> None:
+        nonlocal count
+        count = policy.service.import_rules(policy.repository, POLICY_ID, once)
+
+    raised = attempt(run)
+    assert raised is None, (
+        f"import_rules raised {type(raised).__name__}: {raised} on a batch that is not a list; "
+        f"it takes any iterable of rules, a generator included -- after: {steps[0]}"
+    )
+    expect_equal(
+        "how many times import_rules read its batch",
+        1,
+        once.reads,
+        steps,
+        "a generator can be read once; a second pass finds nothing",
+    )
+    expect_equal("the count import_rules returned", size, count, steps)
+    expect_equal("the stored active rules", tuple(batch), policy.active_rules, steps)
+
+
 @pytest.mark.parametrize(
     ("batch", "error"),
     [
@@ -372,8 +416,9 @@ def test_a_bulk_import_returns_how_many_rules_it_activated(size: int) -> None:
             (rule("r2", "memory"), rule("r3", "latency_p99"), rule("r2", "cpu", ONE_HOUR)),
             DuplicateRuleId,
         ),
+        ((rule("r2", "memory"), rule("r1")), DuplicateRuleId),
     ],
-    ids=["clashes with a stored rule", "clashes within the batch"],
+    ids=["clashes with a stored rule", "clashes within the batch", "repeats a stored rule"],
 )
 def test_a_bulk_import_stores_all_or_nothing(
     batch: tuple[ActiveRule, ...], error: type[DomainError]

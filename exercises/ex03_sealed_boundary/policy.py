@@ -7,8 +7,9 @@ still a caller can break them without ever calling the root:
 * append, insert or assign into ``policy.active_rules`` or ``policy.retired_rules``;
 * assign to a rule's fields, e.g. ``policy.active_rules[0].metric = "cpu"``;
 * replace a whole collection: ``policy.active_rules = [...]``;
-* keep the list given to the constructor, or a rule given to ``add_active_rule``,
-  and change it later;
+* keep anything handed in and change it later: a list given to the constructor,
+  a rule in it or inside a retired rule in it, a rule given to ``add_active_rule``
+  (a look-alike class, or a subclass of ``Rule`` that unfroze itself, included);
 * change the rule that ``active_rule_for`` returned.
 
 Seal it. Every one of those routes must either raise (``AttributeError``,

@@ -336,11 +336,59 @@ def test_the_collections_and_the_policy_id_cannot_be_replaced(
             "initial_active[0].window = timedelta(hours=1)",
             lambda c: setattr(c.initial_active[0], "window", ONE_HOUR),
         ),
+        (
+            "initial_active[0].rule_id = 'r2'",
+            lambda c: setattr(c.initial_active[0], "rule_id", "r2"),
+        ),
+        (
+            "initial_active[0].metric = 'memory'",
+            lambda c: setattr(c.initial_active[0], "metric", "memory"),
+        ),
+        (
+            "initial_active[1].threshold = -1.0",
+            lambda c: setattr(c.initial_active[1], "threshold", -1.0),
+        ),
         ("initial_retired.clear()", lambda c: c.initial_retired.clear()),
+        (
+            "initial_retired.append(RetiredRule(r4(cpu, 5m), 'gone'))",
+            lambda c: c.initial_retired.append(retired(make_rule("r4"), "gone")),
+        ),
         ("initial_retired[0].reason = ' '", lambda c: setattr(c.initial_retired[0], "reason", " ")),
+        (
+            "initial_retired[0].rule = r1(cpu, 5m)",
+            lambda c: setattr(c.initial_retired[0], "rule", make_rule("r1")),
+        ),
+        (
+            "initial_retired[0].rule.rule_id = 'r1' (the rule inside a retired rule)",
+            lambda c: setattr(c.initial_retired[0].rule, "rule_id", "r1"),
+        ),
+        (
+            "initial_retired[0].rule.metric = 'memory'",
+            lambda c: setattr(c.initial_retired[0].rule, "metric", "memory"),
+        ),
+        (
+            "initial_retired[0].rule.window = 5m",
+            lambda c: setattr(c.initial_retired[0].rule, "window", FIVE_MINUTES),
+        ),
+        (
+            "initial_retired[0].rule.threshold = -1.0",
+            lambda c: setattr(c.initial_retired[0].rule, "threshold", -1.0),
+        ),
         (
             "added.metric = 'memory' (the rule given to add_active_rule)",
             lambda c: setattr(c.added, "metric", "memory"),
+        ),
+        (
+            "added.rule_id = 'r1' (the rule given to add_active_rule)",
+            lambda c: setattr(c.added, "rule_id", "r1"),
+        ),
+        (
+            "added.window = 1h (the rule given to add_active_rule)",
+            lambda c: setattr(c.added, "window", ONE_HOUR),
+        ),
+        (
+            "added.threshold = -1.0 (the rule given to add_active_rule)",
+            lambda c: setattr(c.added, "threshold", -1.0),
         ),
     ),
 )
@@ -498,17 +546,61 @@ class LookalikeRetiredRule:
         return str(self.rule.rule_id)
 
 
+def unfrozen(base: Any) -> Any:
+    """A subclass of ``base`` whose fields can be assigned again, or ``None`` if ``base`` refuses.
+
+    ``isinstance`` accepts its objects as ``base`` objects, yet ``frozen`` no longer
+    protects them: its ``__setattr__`` is ``object.__setattr__``. A class that refuses
+    to be subclassed (a ``TypeError`` from ``__init_subclass__``) closes this route.
+    """
+    try:
+        return type(
+            f"Unfrozen{base.__name__}",
+            (base,),
+            {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__},
+        )
+    except TypeError:
+        return None
+
+
+MUTABLE_KINDS = {
+    "LookalikeRule": "a LookalikeRule (shaped like a Rule, and mutable)",
+    "UnfrozenRule": "an UnfrozenRule (a subclass of Rule whose fields can be assigned)",
+    "LookalikeRetiredRule": "a LookalikeRetiredRule (shaped like a RetiredRule, and mutable)",
+    "UnfrozenRetiredRule": (
+        "an UnfrozenRetiredRule (a subclass of RetiredRule whose fields can be assigned)"
+    ),
+}
+
+
+def mutable_rule_class(kind: str) -> Any:
+    """``LookalikeRule``, or ``UnfrozenRule``: the exercise's ``Rule`` made assignable again."""
+    return LookalikeRule if kind == "LookalikeRule" else unfrozen(policy_module().Rule)
+
+
+def mutable_retired_rule_class(kind: str) -> Any:
+    """``LookalikeRetiredRule``, or ``UnfrozenRetiredRule`` from the exercise's ``RetiredRule``."""
+    if kind == "LookalikeRetiredRule":
+        return LookalikeRetiredRule
+    return unfrozen(policy_module().RetiredRule)
+
+
 def hand_in_a_lookalike(
-    give: Callable[[], object], kind: str, change: str, mutate: Mutation, steps: list[str]
+    give: Callable[[], object],
+    kind: str,
+    step: str,
+    changes: Sequence[tuple[str, Mutation]],
 ) -> None:
     """Hand a mutable lookalike to the policy, then change it: refused, or no effect.
 
     A refusal is a ``TypeError`` that names the lookalike's class, so the caller learns
     what it passed; accepting it is fine only if the policy keeps a copy of its own.
+    ``step`` says how it was handed in. Each of ``changes`` is then tried in turn, and
+    must be refused or change nothing.
     """
-    step = f"hand in a mutable {kind}"
+    steps = [f"lookalike = {MUTABLE_KINDS[kind]}"]
     try:
-        policy = give()
+        policy: Any = give()
     except TypeError as refused:
         if kind not in str(refused):
             raise AssertionError(
@@ -517,34 +609,101 @@ def hand_in_a_lookalike(
                 f"{'; '.join([*steps, step])}"
             ) from refused
         return
-    expect_refused_or_no_effect(policy, change, mutate, [*steps, f"{step} (accepted)"])
+    done = [*steps, f"{step} (accepted)"]
+    for change, mutate in changes:
+        outcome = expect_refused_or_no_effect(policy, change, mutate, done)
+        done.append(f"{change} ({outcome})")
+    check_policy_invariants(policy, done)
 
 
-def test_a_mutable_lookalike_rule_cannot_become_a_child() -> None:
-    held = caller()
-    lookalike = LookalikeRule("r4", "memory", FIVE_MINUTES, 0.9)
+def rule_changes(name: str, target: Any, where: str) -> list[tuple[str, Mutation]]:
+    """Assign every field of ``target`` (called ``name``), each to a value that would clash.
 
-    def add() -> Any:
-        held.policy.add_active_rule(lookalike)
-        return held.policy
+    The policy holds active r1(cpu, 5m), so r1 and (cpu, 5m) break an invariant if the
+    change reaches it.
+    """
+    values: list[tuple[str, object]] = [
+        ("rule_id", "r1"),
+        ("metric", "cpu"),
+        ("window", FIVE_MINUTES),
+        ("threshold", -1.0),
+    ]
+    return [
+        (f"{name}.{field} = {show_value(value)} ({where})", assign(target, field, value))
+        for field, value in values
+    ]
 
+
+def assign(target: Any, field: str, value: object) -> Mutation:
+    """The mutation ``target.<field> = value``, to try later."""
+    return lambda: setattr(target, field, value)
+
+
+RULE_WAYS = {
+    "add_active_rule": (
+        "create policy-1 with active r1(cpu, 5m), then add_active_rule(lookalike r4(memory, 2h))",
+        "the r4 handed to add_active_rule",
+    ),
+    "active_rules": (
+        "create policy-1 with active_rules=[r1(cpu, 5m), lookalike r4(memory, 2h)]",
+        "the r4 in the constructor's active_rules",
+    ),
+    "inside a RetiredRule": (
+        "create policy-1 with active r1(cpu, 5m) and "
+        "retired_rules=[RetiredRule(lookalike r4(memory, 2h), 'old')]",
+        "the r4 inside a RetiredRule in the constructor's retired_rules",
+    ),
+}
+"""The ways a rule reaches a policy: the step that hands it in, and how the rule then reads."""
+
+
+@pytest.mark.parametrize("way", list(RULE_WAYS))
+@pytest.mark.parametrize("kind", ["LookalikeRule", "UnfrozenRule"])
+def test_a_mutable_lookalike_rule_cannot_become_a_child(kind: str, way: str) -> None:
+    # Whatever way a mutable rule comes in, the policy refuses it or keeps a copy of its own:
+    # a rule the caller can still change must never be a child.
+    rule_class = mutable_rule_class(kind)
+    if rule_class is None:
+        return  # Rule refuses to be subclassed: no unfrozen rule can exist
+    lookalike = rule_class("r4", "memory", ONE_HOUR * 2, 0.9)
+    first = make_rule("r1")
+
+    def give() -> Any:
+        if way == "add_active_rule":
+            policy = policy_module().MonitoringPolicy(POLICY_ID, active_rules=[first])
+            policy.add_active_rule(lookalike)
+            return policy
+        if way == "active_rules":
+            return policy_module().MonitoringPolicy(POLICY_ID, active_rules=[first, lookalike])
+        return policy_module().MonitoringPolicy(
+            POLICY_ID, active_rules=[first], retired_rules=[retired(lookalike, "old")]
+        )
+
+    step, where = RULE_WAYS[way]
+    hand_in_a_lookalike(give, kind, step, rule_changes("lookalike", lookalike, where))
+
+
+@pytest.mark.parametrize("kind", ["LookalikeRetiredRule", "UnfrozenRetiredRule"])
+def test_a_mutable_lookalike_retired_rule_cannot_become_a_child(kind: str) -> None:
+    retired_class = mutable_retired_rule_class(kind)
+    if retired_class is None:
+        return  # RetiredRule refuses to be subclassed: no unfrozen one can exist
+    lookalike = retired_class(make_rule("r0", "cpu", ONE_HOUR), "replaced by r1")
+    where = "the r0 handed to the constructor"
     hand_in_a_lookalike(
-        add,
-        "LookalikeRule",
-        "lookalike.metric = 'cpu' (the r4 handed to add_active_rule)",
-        lambda: setattr(lookalike, "metric", "cpu"),
-        held.steps,
-    )
-
-
-def test_a_mutable_lookalike_retired_rule_cannot_become_a_child() -> None:
-    lookalike = LookalikeRetiredRule(make_rule("r0", "cpu", ONE_HOUR), "replaced by r1")
-    hand_in_a_lookalike(
-        lambda: policy_module().MonitoringPolicy(POLICY_ID, retired_rules=[lookalike]),
-        "LookalikeRetiredRule",
-        "lookalike.reason = '' (the r0 handed to the constructor)",
-        lambda: setattr(lookalike, "reason", ""),
-        [],
+        lambda: policy_module().MonitoringPolicy(
+            POLICY_ID, active_rules=[make_rule("r1")], retired_rules=[lookalike]
+        ),
+        kind,
+        "create policy-1 with active r1(cpu, 5m) and "
+        "retired_rules=[lookalike r0(cpu, 1h) for 'replaced by r1']",
+        [
+            (f"lookalike.reason = '' ({where})", lambda: setattr(lookalike, "reason", "")),
+            (
+                f"lookalike.rule = r1(cpu, 5m) ({where})",
+                lambda: setattr(lookalike, "rule", make_rule("r1")),
+            ),
+        ],
     )
 
 

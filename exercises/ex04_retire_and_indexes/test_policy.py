@@ -200,6 +200,27 @@ def test_a_projection_rebuilt_from_the_events_equals_the_live_one() -> None:
 
 
 @pytest.mark.parametrize(
+    "reason",
+    [" too noisy ", "Replaced By r2", "line one\nline two", "\tmuted for 😴\u3000"],
+    ids=["padded", "mixed case", "two lines", "tab, emoji, ideographic space"],
+)
+def test_the_reason_is_kept_exactly_as_given(reason: str) -> None:
+    # The reason is the audit trail: stored, indexed and recorded as written, never tidied.
+    session = Session(rule("r1"))
+    session.retire("r1", reason)
+    session.expect(
+        "retired_rules", (RetiredRule(rule("r1"), reason),), tuple(session.policy.retired_rules)
+    )
+    session.expect(
+        "find_rule('r1')", RetiredRule(rule("r1"), reason), session.policy.find_rule("r1")
+    )
+    session.expect(
+        "the RuleRetired event", RuleRetired("policy-1", "r1", reason), session.history[-1]
+    )
+    session.check()
+
+
+@pytest.mark.parametrize(
     ("rule_id", "reason", "error"),
     [
         ("r9", "cleanup", UnknownRule),
@@ -208,6 +229,8 @@ def test_a_projection_rebuilt_from_the_events_equals_the_live_one() -> None:
         ("r1", " \n\t", InvalidReason),
         ("r1", "\t", InvalidReason),
         ("r1", "\u3000", InvalidReason),
+        ("r9", " ", UnknownRule),
+        ("r2", "", UnknownRule),
     ],
     ids=[
         "unknown id",
@@ -216,6 +239,8 @@ def test_a_projection_rebuilt_from_the_events_equals_the_live_one() -> None:
         "whitespace reason",
         "tab reason",
         "ideographic space reason",
+        "unknown id and a blank reason",
+        "already retired and a blank reason",
     ],
 )
 def test_a_refused_retire_changes_nothing_and_records_nothing(

@@ -4,17 +4,22 @@
 ``SqlitePolicyRepository`` (see ``aggregates_course.PolicyRepository``):
 
 * ``load`` returns a new, independent policy rebuilt from what was stored,
-  or raises ``PolicyNotFound``;
+  or raises ``PolicyNotFound``; an id no policy could have is refused first,
+  as every repository refuses it (``require_policy_id``);
 * ``save`` stores a copy of the whole policy, never the live object;
 * ``save`` succeeds only if the stored version equals ``policy.version``
   (0 meaning "not stored yet"); it then stores version + 1 and moves the
   policy to it with ``mark_saved``. Otherwise it raises ``ConcurrencyConflict``
-  and changes nothing, neither the store nor the policy.
+  and changes nothing, neither the store nor the policy;
+* threads may share the fake: ``save`` holds ``self._lock`` from reading the
+  stored version until the write is done, so two saves of one version never
+  both succeed.
 """
 
 from __future__ import annotations
 
 import dataclasses  # noqa: F401 -- dataclasses.replace() gives a snapshot a new version
+import threading
 
 from aggregates_course import (
     ConcurrencyConflict,  # noqa: F401 -- you will raise these
@@ -22,6 +27,7 @@ from aggregates_course import (
     PolicyNotFound,  # noqa: F401
     PolicySnapshot,
 )
+from aggregates_course.adapters.repository import require_policy_id  # noqa: F401 -- checks ids
 
 
 class InMemoryPolicyRepository:
@@ -34,14 +40,18 @@ class InMemoryPolicyRepository:
     def __init__(self) -> None:
         # policy id -> the snapshot stored at the last successful save.
         self._snapshots: dict[str, PolicySnapshot] = {}
+        # Hold it from reading the stored version until the write: no save slips in between.
+        self._lock = threading.Lock()
 
     def load(self, policy_id: str) -> MonitoringPolicy:
         """Return a new policy rebuilt from the stored snapshot.
 
-        Raises ``PolicyNotFound(policy_id)`` for an id that was never saved.
+        Raises ``PolicyNotFound(policy_id)`` for an id that was never saved, and
+        ``InvalidRule`` (field ``policy_id``) for an id no policy could have.
         """
         raise NotImplementedError(
-            "load: look the snapshot up, raise PolicyNotFound if there is none, "
+            "load: check the id with require_policy_id(policy_id), look the snapshot up, "
+            "raise PolicyNotFound if there is none, "
             "and return MonitoringPolicy.from_snapshot(snapshot), a new object every call"
         )
 
@@ -54,7 +64,8 @@ class InMemoryPolicyRepository:
         the copy was loaded at, and ``actual`` the stored version.
         """
         raise NotImplementedError(
-            "save: compare the stored version (0 if none) with policy.version and raise "
-            "ConcurrencyConflict(policy_id, policy.version, stored_version) if they differ; "
-            "otherwise store policy.snapshot() at version + 1 and call policy.mark_saved()"
+            "save: holding self._lock, compare the stored version (0 if none) with "
+            "policy.version and raise ConcurrencyConflict(policy_id, policy.version, "
+            "stored_version) if they differ; otherwise store policy.snapshot() at version + 1 "
+            "in self._snapshots and call policy.mark_saved()"
         )

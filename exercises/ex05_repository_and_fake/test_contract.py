@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -25,6 +27,7 @@ from aggregates_course import (
     ActiveRule,
     ConcurrencyConflict,
     DomainError,
+    InvalidRule,
     MonitoringPolicy,
     PolicyNotFound,
     PolicyRepository,
@@ -91,6 +94,30 @@ def test_loading_an_unknown_id_raises_policy_not_found(repository: PolicyReposit
         lambda: repository.load("nobody"),
         ["an empty store"],
         fields={"policy_id": "nobody"},
+    )
+
+
+JUNK_IDS = [None, 42, ["checkout"], "", " checkout", "check\x00out", "x" * 129]
+
+
+@pytest.mark.parametrize(
+    "junk",
+    JUNK_IDS,
+    ids=["None", "a number", "a list", "empty", "padded", "control character", "too long"],
+)
+def test_loading_an_id_no_policy_could_have_raises_invalid_rule(
+    repository: PolicyRepository, junk: object
+) -> None:
+    # Every repository refuses a junk id the same way, before it looks anything up:
+    # InvalidRule naming the field, never PolicyNotFound or a TypeError from the store.
+    saved_policy(repository)
+    expect_refusal(
+        InvalidRule,
+        f"load {junk!r}",
+        lambda: repository.load(junk),  # type: ignore[arg-type]
+        ["save checkout with r1"],
+        "an id no policy could have is refused before the store is touched",
+        fields={"field": "policy_id"},
     )
 
 
@@ -263,6 +290,198 @@ def test_a_new_policy_cannot_take_a_stored_id(repository: PolicyRepository) -> N
         [*steps, "save a new checkout with r9 (refused)"],
         "a new policy must not overwrite a stored one with the same id",
     )
+
+
+# -- one fake shared by threads -----------------------------------------------------------
+
+GUARD_SECONDS = 10.0
+"""How long the two-thread test waits for any one step before it calls the fake stuck.
+
+A correct fake never comes near it: every wait below ends on something the other side
+does (a write reached, a save finished, a thread waiting for the lock), never on the clock.
+"""
+
+
+class Progress:
+    """What the two saves have done so far, announced as it happens; the test waits on it."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._seen: set[str] = set()
+
+    def note(self, event: str) -> None:
+        with self._changed:
+            self._seen.add(event)
+            self._changed.notify_all()
+
+    def wait_for_any(self, *events: str) -> set[str]:
+        """Wait until one of ``events`` happened (or the guard ran out); return those seen."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: any(event in self._seen for event in events), timeout=GUARD_SECONDS
+            )
+            return {event for event in events if event in self._seen}
+
+
+class WatchedLock:
+    """Stands in for the fake's ``self._lock``: a real lock that announces when a save waits.
+
+    Reentrant, so a fake that takes its lock again inside ``save`` still works.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self._lock = threading.RLock()
+        self._progress = progress
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if self._lock.acquire(blocking=False):
+            return True
+        if not blocking:
+            return False
+        self._progress.note(f"{threading.current_thread().name} waits for self._lock")
+        return self._lock.acquire(timeout=timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exception: object) -> None:
+        self.release()
+
+
+class HeldBeforeWriting(dict[str, PolicySnapshot]):
+    """Stands in for the fake's ``self._snapshots``: one thread's first write waits for a go."""
+
+    def __init__(self, stored: dict[str, PolicySnapshot], progress: Progress) -> None:
+        super().__init__(stored)
+        self._progress = progress
+        self.held: threading.Thread | None = None
+        self.go = threading.Event()
+
+    def __setitem__(self, policy_id: str, snapshot: PolicySnapshot) -> None:
+        if threading.current_thread() is self.held:
+            self.held = None
+            self._progress.note("the first save is about to write")
+            self.go.wait(GUARD_SECONDS)
+        super().__setitem__(policy_id, snapshot)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for policy_id, snapshot in dict(*args, **kwargs).items():
+            self[policy_id] = snapshot
+
+    def __ior__(self, other: Any) -> HeldBeforeWriting:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+
+class Save(threading.Thread):
+    """One save in a thread of its own; ``outcome`` is ``"saved"`` or what it raised."""
+
+    def __init__(self, name: str, save: Callable[[], None], progress: Progress) -> None:
+        super().__init__(name=name, daemon=True)  # a stuck fake must not keep pytest alive
+        self._save = save
+        self._progress = progress
+        self.outcome: object = None
+
+    def run(self) -> None:
+        try:
+            self._save()
+            self.outcome = "saved"
+        except Exception as raised:  # reported by the test; a thread cannot fail it
+            self.outcome = raised
+        self._progress.note(f"{self.name} save finished")
+
+
+def test_the_fake_never_lets_two_saves_of_one_version_both_succeed() -> None:
+    # Threads may share the fake, so a save's version check and its write must be one step.
+    # No timing: the first save is held just before it writes; the second runs until it
+    # finishes or waits for the fake's lock, and only then is the first let go.
+    with open_repository("fake") as repository:
+        fake: Any = repository
+        saved_policy(repository)
+        first, second = repository.load("checkout"), repository.load("checkout")
+        first.add_active_rule(rule_named("ra", "memory"))
+        second.add_active_rule(rule_named("rb", "latency_p99"))
+        steps = ["save checkout with r1 (v1)", "two copies load v1", "one adds ra, the other rb"]
+        progress = Progress()
+        store = HeldBeforeWriting(fake._snapshots, progress)
+        fake._snapshots, fake._lock = store, WatchedLock(progress)
+        saves = [
+            Save("first", lambda: repository.save(first), progress),
+            Save("second", lambda: repository.save(second), progress),
+        ]
+        store.held = saves[0]
+        try:
+            saves[0].start()
+            reached = progress.wait_for_any(
+                "the first save is about to write", "first save finished"
+            )
+            assert "the first save is about to write" in reached, (
+                "the first save "
+                + (
+                    f"finished ({describe_outcome(saves[0].outcome)}) without writing into "
+                    "self._snapshots"
+                    if reached
+                    else f"neither wrote into self._snapshots nor finished in {GUARD_SECONDS:g} s"
+                )
+                + f"; keep the stored snapshots in that dict -- after: {'; '.join(steps)}"
+            )
+            saves[1].start()
+            reached = progress.wait_for_any("second save finished", "second waits for self._lock")
+            assert reached, (
+                "while the first save was about to write, the second neither finished nor waited "
+                f"for self._lock in {GUARD_SECONDS:g} s; a save waits for the lock __init__ gives "
+                f"the fake, not for one of its own -- after: {'; '.join(steps)}"
+            )
+        finally:
+            store.go.set()
+            for save in saves:
+                save.join(GUARD_SECONDS)
+        steps.append("both save at once")
+        outcomes = [save.outcome for save in saves]
+        if outcomes == ["saved", "saved"]:
+            raise AssertionError(
+                "two saves of checkout, each of a copy loaded at v1, both succeeded: the second "
+                "went through while the first stood between its version check and its write, "
+                "then the first wrote over it, and the edit adding rb was lost; hold self._lock "
+                f"from reading the stored version until the write is done -- after: "
+                f"{'; '.join(steps)}"
+            )
+        expect_equal(
+            "how the two saves ended, in either order",
+            ["ConcurrencyConflict", "saved"],
+            sorted(outcome_kind(outcome) for outcome in outcomes),
+            steps,
+            "exactly one succeeds, and the other is refused: "
+            + ", ".join(map(describe_outcome, outcomes)),
+        )
+        refused = next(o for o in outcomes if isinstance(o, ConcurrencyConflict))
+        expect_equal(
+            "the conflict's versions (expected, actual)",
+            (1, 2),
+            (refused.expected, refused.actual),
+            steps,
+        )
+        winner = first if outcomes[0] == "saved" else second
+        expect_equal(
+            "the stored policy", winner.snapshot(), repository.load("checkout").snapshot(), steps
+        )
+
+
+def outcome_kind(outcome: object) -> str:
+    """``saved``, the name of the error a save raised, or ``still running``."""
+    if isinstance(outcome, BaseException):
+        return type(outcome).__name__
+    return "still running" if outcome is None else str(outcome)
+
+
+def describe_outcome(outcome: object) -> str:
+    """:func:`outcome_kind`, with the message of an error."""
+    if isinstance(outcome, BaseException):
+        return f"{outcome_kind(outcome)}: {outcome}"
+    return outcome_kind(outcome)
 
 
 # -- whole aggregates, generated ----------------------------------------------------------

@@ -15,6 +15,7 @@ from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -372,6 +373,34 @@ def test_two_evaluators_on_one_history_do_conflict() -> None:
         "a refused save changes nothing in the store",
     )
     expect_equal("the refused history's version", 0, second.version, steps)
+
+
+@pytest.mark.parametrize(
+    ("stored", "claimed"), [(0, 1), (0, 5), (1, 3)], ids=["new, v1", "new, v5", "v1, v3"]
+)
+def test_a_history_ahead_of_the_store_is_refused(stored: int, claimed: int) -> None:
+    # Only a copy of exactly the stored version may be saved: a history "from the future"
+    # was never loaded from this store, and saving it would skip versions.
+    service = Service(rule_named("r1"))
+    for _ in range(stored):
+        service.evaluator.save(service.evaluator.open("checkout"))
+    before = service.histories.load("checkout").snapshot()
+    ahead = alerts().AlertHistory.from_snapshot(
+        alerts().AlertHistorySnapshot("checkout", claimed, ())
+    )
+    where = f"stored at v{stored}" if stored else "not stored yet (v0)"
+    steps = [f"the history of checkout {where}", f"a copy claims v{claimed}"]
+    expect_refusal(
+        ConcurrencyConflict,
+        f"save the copy at v{claimed}",
+        lambda: service.histories.save(ahead),
+        steps,
+        "a history's save must start from the version in the store",
+        fields={"policy_id": "checkout", "expected": claimed, "actual": stored},
+    )
+    steps.append(f"save the copy at v{claimed} (refused)")
+    expect_equal("the stored history", before, service.histories.load("checkout").snapshot(), steps)
+    expect_equal("the refused copy's version", claimed, ahead.version, steps)
 
 
 def test_unsaved_alerts_stay_out_of_the_store() -> None:

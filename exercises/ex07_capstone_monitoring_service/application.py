@@ -8,7 +8,10 @@ cases that connect them:
   whether its window breaches its threshold, emitting one alert per breach.
   A window **breaches** when the samples of the rule's metric with a
   timestamp in ``(now - rule.window, now]`` exist and their mean is strictly
-  above ``rule.threshold``. No samples in the window: no alert.
+  above ``rule.threshold``. No samples in the window: no alert. The times are
+  instants: compare and subtract them in UTC (``.astimezone(UTC)``), since
+  Python does arithmetic on two datetimes of one time zone by their clock
+  readings, an hour off across a daylight-saving change.
 * :func:`activate_rule` and :func:`retire_rule` are operator commands: load
   the policy, run the command on its root, save it. When the save meets a
   :class:`ConcurrencyConflict` (someone saved first) they load a fresh copy
@@ -26,7 +29,7 @@ the root's ``DuplicateRuleId``, ``DuplicateMetricWindow``, ``UnknownRule`` and
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime  # noqa: F401 -- UTC: compare instants, not clock readings
 
 from aggregates_course import (
     ActiveRule,
@@ -61,9 +64,9 @@ def evaluate_policy(
     require_aware(now, "now")
     raise NotImplementedError(
         "evaluate_policy: load the policy, and for each active rule take the mean of "
-        "source.samples(rule.metric) with timestamp in (now - rule.window, now]; when there "
-        "are samples and the mean is strictly above rule.threshold, emit "
-        "Alert(policy_id, rule, mean, now) to the sink; return the alerts"
+        "source.samples(rule.metric) with timestamp in (now - rule.window, now], compared "
+        "as instants in UTC; when there are samples and the mean is strictly above "
+        "rule.threshold, emit Alert(policy_id, rule, mean, now) to the sink; return the alerts"
     )
 
 

@@ -1,10 +1,13 @@
 """Exercise 3, solved: a sealed boundary, so no child changes behind the root's back.
 
-Three moves close every route around the root:
+Four moves close every route around the root:
 
 * the children are frozen, so nobody can change a rule or a retirement in place;
-* the policy keeps private lists, fills them by copying what the constructor
-  was given, and hands out tuples, so no outside list is ever shared with it;
+* every child the policy is handed, by the constructor or by ``add_active_rule``,
+  is rebuilt as a ``Rule`` or ``RetiredRule`` of its own, so a subclass that
+  unfroze itself, or a look-alike inside a retired rule, stays the caller's;
+* the policy keeps private lists, fills them itself, and hands out tuples, so
+  no outside list is ever shared with it;
 * the collections are read-only properties, so they cannot be replaced.
 
 Reading is unchanged: ``active_rules`` and ``retired_rules`` iterate, index and
@@ -87,9 +90,8 @@ class MonitoringPolicy:
         # the caller's, so changing them later cannot reach this policy.
         self._active: list[Rule] = []
         self._retired: list[RetiredRule] = []
-        for retired in retired_rules:
-            if not isinstance(retired, RetiredRule):
-                raise TypeError(f"expected a RetiredRule, not {type(retired).__name__}")
+        for given in retired_rules:
+            retired = _own_retired_rule(given)
             if any(r.rule_id == retired.rule_id for r in self._retired):
                 raise DuplicateRuleId(self._policy_id, retired.rule_id, retired=True)
             self._retired.append(retired)
@@ -116,11 +118,13 @@ class MonitoringPolicy:
         return next((r for r in self._active if r.watch == (metric, window)), None)
 
     def add_active_rule(self, rule: Rule) -> None:
-        """Activate ``rule``; raise DuplicateRuleId or DuplicateMetricWindow and change nothing."""
-        if not isinstance(rule, Rule):
-            raise TypeError(f"expected a Rule, not {type(rule).__name__}")
-        self._check_can_activate(rule)
-        self._active.append(rule)
+        """Activate ``rule``; raise DuplicateRuleId or DuplicateMetricWindow and change nothing.
+
+        The policy keeps a copy of its own: ``TypeError`` for anything but a ``Rule``.
+        """
+        own = _own_rule(rule)
+        self._check_can_activate(own)
+        self._active.append(own)
 
     def retire_rule(self, rule_id: str, reason: str) -> None:
         """Retire active rule ``rule_id``; raise UnknownRule or InvalidReason, changing nothing."""
@@ -141,3 +145,20 @@ class MonitoringPolicy:
         if existing is not None:
             watch = f"({rule.metric}, {format_window(rule.window)})"
             raise DuplicateMetricWindow(self._policy_id, rule.rule_id, existing.rule_id, watch)
+
+
+def _own_rule(rule: object) -> Rule:
+    """A ``Rule`` of the policy's own with ``rule``'s values; ``TypeError`` if it is no ``Rule``.
+
+    A copy even of a ``Rule``: a subclass may have made its fields assignable again.
+    """
+    if not isinstance(rule, Rule):
+        raise TypeError(f"expected a Rule, not {type(rule).__name__}")
+    return Rule(rule.rule_id, rule.metric, rule.window, rule.threshold)
+
+
+def _own_retired_rule(retired: object) -> RetiredRule:
+    """A ``RetiredRule`` of the policy's own, its rule copied too (see :func:`_own_rule`)."""
+    if not isinstance(retired, RetiredRule):
+        raise TypeError(f"expected a RetiredRule, not {type(retired).__name__}")
+    return RetiredRule(_own_rule(retired.rule), retired.reason)

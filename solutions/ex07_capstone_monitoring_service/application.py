@@ -6,7 +6,9 @@ Three use cases, each a short story told with the domain's objects:
   whether its window breaches its threshold, emitting one alert per breach.
   A window **breaches** when the samples of the rule's metric with a
   timestamp in ``(now - rule.window, now]`` exist and their mean is strictly
-  above ``rule.threshold``. No samples in the window: no alert.
+  above ``rule.threshold``. No samples in the window: no alert. Times are
+  compared as instants, in UTC, so offsets and daylight-saving changes do not
+  move the window.
 * :func:`activate_rule` and :func:`retire_rule` are operator commands: load
   the policy, run the command on its root, save it. When the save meets a
   :class:`ConcurrencyConflict` (someone saved first) they load a fresh copy
@@ -17,7 +19,7 @@ Three use cases, each a short story told with the domain's objects:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aggregates_course import ActiveRule, ConcurrencyConflict, MonitoringPolicy, PolicyRepository
 
@@ -122,8 +124,11 @@ def _edit(
 
 
 def _window_mean(samples: Sequence[MetricSample], now: datetime, window: timedelta) -> float | None:
-    start = now - window
-    values = [sample.value for sample in samples if start < sample.timestamp <= now]
+    # In UTC: two datetimes of one time zone subtract and compare by their clock readings,
+    # which a daylight-saving change puts an hour off the instants they name.
+    end = now.astimezone(UTC)
+    start = end - window
+    values = [sample.value for sample in samples if start < sample.timestamp.astimezone(UTC) <= end]
     if not values:
         return None
     return sum(values) / len(values)
