@@ -151,6 +151,18 @@ def test_a_run_filed_under_other_files_is_not_believed(warm_course: Path) -> Non
     assert Course.open(warm_course).cached(exercise) is None
 
 
+def test_a_course_update_outside_the_exercise_folder_retires_its_cached_verdicts(
+    warm_course: Path,
+) -> None:
+    # A new profile in the root conftest (or new shared helpers) may judge the same files
+    # differently, so the verdict cached for them must not stand.
+    exercise = Course.open(warm_course).catalog[0]
+    assert Course.open(warm_course).cached(exercise) is not None
+    conftest = warm_course / "conftest.py"
+    conftest.write_text(conftest.read_text(encoding="utf-8") + "\n# updated\n", encoding="utf-8")
+    assert Course.open(warm_course).cached(exercise) is None
+
+
 EMPTY = {"version": 1, "completed": {}, "hints": {}, "results": {}}
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.metadata
 import io
 import json
 import re
@@ -58,6 +59,7 @@ def fingerprint(exercise: Exercise) -> str:
     ``watch`` hashes folders that an editor is saving into.
     """
     hasher = hashlib.sha256(f"aggregates-course results {CACHE_VERSION}\n".encode())
+    hasher.update(_shared_machinery(exercise.root))
     for name, path in exercise_files(exercise.folder).items():
         hasher.update(name.encode("utf-8") + b"\0")
         try:
@@ -67,6 +69,38 @@ def fingerprint(exercise: Exercise) -> str:
             # state has a fingerprint of its own, and the next save gives another.
             hasher.update(f"unreadable: {type(error).__name__}".encode())
     return hasher.hexdigest()
+
+
+# Besides the exercise's folder, these decide a verdict: the course's root conftest
+# (Hypothesis profiles, --target), the shared test helpers, and the results plugin.
+_SHARED_FILES = (
+    Path("conftest.py"),
+    Path(__file__).resolve().parent.parent / "testing.py",
+    Path(__file__).resolve().parent / "pytest_results.py",
+)
+_SHARED_TOOLS = ("pytest", "hypothesis")
+
+
+def _shared_machinery(root: Path) -> bytes:
+    """A digest of what decides an exercise's results outside its folder.
+
+    A course update (a new helper in aggregates_course.testing, a changed
+    profile) or an upgrade of pytest or Hypothesis must not leave an old
+    verdict cached as if it still held.
+    """
+    hasher = hashlib.sha256()
+    for file in _SHARED_FILES:
+        path = file if file.is_absolute() else root / file
+        try:
+            hasher.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError as error:
+            hasher.update(f"unreadable: {type(error).__name__}".encode())
+    for tool in _SHARED_TOOLS:
+        try:
+            hasher.update(f"{tool} {importlib.metadata.version(tool)}\n".encode())
+        except importlib.metadata.PackageNotFoundError:
+            hasher.update(f"{tool} missing\n".encode())
+    return hasher.digest()
 
 
 def run_exercise(
