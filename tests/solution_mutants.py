@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregates_course.course.catalog import load_catalog
+from tests.mutant_lists import judge, read_equivalent_mutants
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT_MUTANTS = COURSE_ROOT / "tests" / "equivalent_mutants.txt"
@@ -261,28 +262,6 @@ def write_target(folder: Path, slug: str, replaced: dict[str, str] | None = None
     return folder
 
 
-# -- the equivalent-mutants list -------------------------------------------------------------
-
-
-class ListError(Exception):
-    """The equivalent-mutants list has a line that does not read ``<mutant> | <reason>``."""
-
-
-def read_equivalent_mutants(path: Path = EQUIVALENT_MUTANTS) -> dict[str, str]:
-    """Mutant key -> why it is equivalent; ``#`` lines and blank lines are comments."""
-    listed: dict[str, str] = {}
-    if not path.exists():
-        return listed
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        key, separator, reason = line.rpartition(" | ")
-        if not separator or not key.strip() or not reason.strip():
-            raise ListError(f"{path.name}, line {number}: expected '<mutant> | <why equivalent>'")
-        listed[key.strip()] = reason.strip()
-    return listed
-
-
 # -- the command -----------------------------------------------------------------------------
 
 
@@ -320,18 +299,16 @@ def report(scores: Sequence[Score], listed: dict[str, str], seconds: float, work
     print(f"solution mutants killed: {killed}/{total} ({percent(killed, total)})")
     print(f"in {seconds:.0f} s with {workers} worker(s)")
     survivors = {key for score in scores for key in score.survivors}
-    unexplained = sorted(survivors - set(listed))
-    if unexplained:
-        ok = False
-        print(f"\nsurvivors not listed in {EQUIVALENT_MUTANTS.relative_to(COURSE_ROOT)}:")
-        for key in unexplained:
-            print(f"  {key}")
     slugs = {score.slug for score in scores}
-    stale = sorted(key for key in listed if key.split("/")[0] in slugs and key not in survivors)
-    if stale:
-        ok = False
+    verdict = judge(survivors, (key for key in listed if key.split("/")[0] in slugs))
+    ok = ok and verdict.in_order
+    if verdict.unexplained:
+        print(f"\nsurvivors not listed in {EQUIVALENT_MUTANTS.relative_to(COURSE_ROOT)}:")
+        for key in verdict.unexplained:
+            print(f"  {key}")
+    if verdict.stale:
         print("\nlisted as equivalent, but killed now or no longer made (remove them):")
-        for key in stale:
+        for key in verdict.stale:
             print(f"  {key}")
     under = [s.slug for s in scores if s.total and s.killed / s.total < THRESHOLD]
     if under:
@@ -391,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"mutmut is missing: run it as `{COMMAND}`")
     # mutmut reads its settings from pyproject.toml in the working directory.
     os.chdir(COURSE_ROOT)
-    listed = read_equivalent_mutants()
+    listed = read_equivalent_mutants(EQUIVALENT_MUTANTS)
     _warm_up()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="solution-mutants-") as scratch:

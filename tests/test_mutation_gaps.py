@@ -318,6 +318,18 @@ def test_by_default_a_busy_file_is_waited_on_for_thirty_seconds(tmp_path: Path) 
     assert [options["timeout"] for options in recorded.connect_options] == [30.0]
 
 
+def test_the_file_reaches_sqlite_as_a_uri_whatever_its_build_assumes(tmp_path: Path) -> None:
+    # Only a URI carries mode=rw, which makes SQLite itself refuse to create a file on load.
+    # Some builds (SQLITE_USE_URI, as here) read a "file:" name as a URI even without
+    # uri=True; the others would open a file literally named "file:...", so it is asked for.
+    recorded = Instrumented(tmp_path / "p.db")
+    with recorded.repository as repository:
+        repository.save(MonitoringPolicy("checkout"))
+        repository.close()
+        assert repository.load("checkout").version == 1
+    assert [options.get("uri") for options in recorded.connect_options] == [True, True]
+
+
 def test_leaving_the_with_block_closes_the_connection(tmp_path: Path) -> None:
     recorded = Instrumented(tmp_path / "p.db")
     with recorded.repository as repository:

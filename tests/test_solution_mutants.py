@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.mutant_lists import ListError, read_equivalent_mutants
 from tests.solution_mutants import (
     COURSE_ROOT,
-    ListError,
+    EQUIVALENT_MUTANTS,
     Score,
     mutants_of,
     percent,
-    read_equivalent_mutants,
     report,
 )
 from tests.tooling import ensure_group
@@ -49,7 +49,7 @@ def test_a_line_without_a_reason_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_checked_in_list_reads() -> None:
-    read_equivalent_mutants()
+    read_equivalent_mutants(EQUIVALENT_MUTANTS)
 
 
 def score(killed: int, total: int, *survivors: str) -> Score:

@@ -154,10 +154,13 @@ def test_a_timeout_that_is_not_a_finite_wait_is_refused(tmp_path: Path, timeout:
         SqlitePolicyRepository(tmp_path / "policies.db", timeout=timeout)
 
 
-@pytest.mark.parametrize("timeout", ["30", None, True])
-def test_a_timeout_that_is_not_a_number_is_refused(tmp_path: Path, timeout: object) -> None:
-    with pytest.raises(TypeError, match="timeout must be a number of seconds"):
+@pytest.mark.parametrize(("timeout", "named"), [("30", "str"), (None, "NoneType"), (True, "bool")])
+def test_a_timeout_that_is_not_a_number_is_refused_naming_its_type(
+    tmp_path: Path, timeout: object, named: str
+) -> None:
+    with pytest.raises(TypeError) as refused:
         SqlitePolicyRepository(tmp_path / "policies.db", timeout=timeout)  # type: ignore[arg-type]
+    assert str(refused.value) == f"timeout must be a number of seconds, not {named}"
 
 
 def test_a_zero_timeout_is_allowed_and_means_do_not_wait(tmp_path: Path) -> None:

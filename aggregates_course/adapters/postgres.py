@@ -96,7 +96,13 @@ _INSERT_RULE = (
     " reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
-_DEFAULT_CONNECT_TIMEOUT = 10
+# What a repository's sessions use unless the conninfo or libpq's environment variable sets
+# it: a bounded wait for the server, and a name that tells an operator which sessions in
+# pg_stat_activity are ours.
+_SESSION_DEFAULTS: tuple[tuple[str, str, object], ...] = (
+    ("connect_timeout", "PGCONNECT_TIMEOUT", 10),
+    ("application_name", "PGAPPNAME", "aggregates-course"),
+)
 
 
 def describe_server(conninfo: str) -> str:
@@ -128,7 +134,10 @@ class PostgresPolicyRepository:
     ``conninfo`` is a libpq connection string (``"host=... dbname=..."`` or a
     ``postgresql://`` URI). The connection is opened on first use; the
     tables are created then if the database has none, recorded as schema
-    version :data:`SCHEMA_VERSION`.
+    version :data:`SCHEMA_VERSION`. Its session is named ``aggregates-course``
+    (``application_name``, as ``pg_stat_activity`` shows it) and waits at
+    most 10 seconds for the server (``connect_timeout``), unless the conninfo
+    or libpq's ``PGAPPNAME`` and ``PGCONNECT_TIMEOUT`` say otherwise.
 
     **Load** is one ``SELECT`` (one snapshot): the version and the rules
     always come from the same commit. **Save** is one ``READ COMMITTED``
@@ -163,7 +172,16 @@ class PostgresPolicyRepository:
     a connect that happens once.
     """
 
+    connection_class: type[psycopg.Connection[tuple[Any, ...]]] = psycopg.Connection
+    """The connection type to open; a subclass may swap it to watch the sessions it opens."""
+
     def __init__(self, conninfo: str, *, lock_timeout: float | None = 30.0) -> None:
+        # The same rule as SqlitePolicyRepository's timeout: True is not a number of seconds.
+        if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int | float | None):
+            raise TypeError(
+                "lock_timeout must be a number of seconds or None, "
+                f"not {type(lock_timeout).__name__}"
+            )
         if lock_timeout is not None and not (0 < lock_timeout < math.inf):
             raise ValueError(
                 f"lock_timeout must be a positive number of seconds or None, not {lock_timeout!r}"
@@ -171,13 +189,13 @@ class PostgresPolicyRepository:
         self._store = describe_server(conninfo)
         params = _parse(conninfo)
         self._conninfo = conninfo
-        # Defaults the caller's conninfo may override: a bounded wait for the server,
-        # and a name that tells an operator which sessions in pg_stat_activity are ours.
-        self._connect_options: dict[str, Any] = {}
-        if "connect_timeout" not in params:
-            self._connect_options["connect_timeout"] = _DEFAULT_CONNECT_TIMEOUT
-        if "application_name" not in params:
-            self._connect_options["application_name"] = "aggregates-course"
+        # Passed to connect() only where neither the conninfo nor the environment has a say:
+        # an explicit option would outrank the environment variable libpq reads.
+        self._connect_options: dict[str, Any] = {
+            option: default
+            for option, variable, default in _SESSION_DEFAULTS
+            if option not in params and not os.environ.get(variable)
+        }
         # PostgreSQL counts lock_timeout in milliseconds, and 0 means no limit.
         self._lock_timeout_ms = 0 if lock_timeout is None else max(1, round(lock_timeout * 1000))
         self._lock = threading.Lock()
@@ -275,7 +293,9 @@ class PostgresPolicyRepository:
         # itself never closes a connection in a process that did not open it.
         self._connection = None
         try:
-            connection = psycopg.connect(self._conninfo, autocommit=True, **self._connect_options)
+            connection = self.connection_class.connect(
+                self._conninfo, autocommit=True, **self._connect_options
+            )
         except psycopg.Error as error:
             raise StorageError(self._store, f"cannot connect: {_first_line(error)}") from error
         try:
