@@ -26,9 +26,15 @@ import importlib, pkgutil, sys
 at_start_up = set(sys.modules)
 import aggregates_course
 skipped = set(sys.argv[1:])
-for info in pkgutil.walk_packages(aggregates_course.__path__, "aggregates_course."):
-    if info.name not in skipped and not info.name.endswith("__main__"):
-        importlib.import_module(info.name)
+def walk(path, prefix):
+    # Not pkgutil.walk_packages: it imports every package it walks into, optional ones too.
+    for info in pkgutil.iter_modules(path, prefix):
+        if info.name in skipped or info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        if info.ispkg:
+            walk(module.__path__, info.name + ".")
+walk(aggregates_course.__path__, "aggregates_course.")
 third_party = sorted(
     name for name in set(sys.modules) - at_start_up
     if name.split(".")[0] not in sys.stdlib_module_names

@@ -75,7 +75,7 @@ def fingerprint(exercise: Exercise) -> str:
 # (Hypothesis profiles, --target), the shared test helpers, and the results plugin.
 _SHARED_FILES = (
     Path("conftest.py"),
-    Path(__file__).resolve().parent.parent / "testing.py",
+    *sorted((Path(__file__).resolve().parent.parent / "testing").glob("*.py")),
     Path(__file__).resolve().parent / "pytest_results.py",
 )
 _SHARED_TOOLS = ("pytest", "hypothesis")

@@ -1,10 +1,6 @@
-"""Hypothesis strategies and a reusable state machine for policy-shaped aggregates.
+"""The policy-shaped aggregate: its model, its invariants, and the session and machine for it.
 
-Install with the ``testing`` extra (``pip install -e '.[testing]'`` in a clone).
-The strategies draw from deliberately small pools of ids, metrics and windows,
-so random programs collide often: duplicates are where invariants break.
-
-Use :func:`policy_machine` to test your own aggregate against the same model
+:func:`policy_machine` tests your own policy aggregate against the same model
 the reference implementation passes::
 
     from aggregates_course.testing import policy_machine
@@ -15,8 +11,7 @@ the reference implementation passes::
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -33,87 +28,23 @@ from aggregates_course.domain.errors import (
     UnknownRule,
 )
 from aggregates_course.domain.events import RuleActivated, RuleRetired
-from aggregates_course.domain.policy import MonitoringPolicy
-from aggregates_course.domain.rules import ActiveRule, RetiredRule, format_window
-
-STEPS_PER_PROGRAM = 20
-"""How many commands one random program runs in :func:`policy_machine`."""
-
-RULE_IDS = ("r1", "r2", "r3", "r4", "r5", "r6")
-METRICS = ("cpu", "memory", "latency_p99", "错误率")
-WINDOWS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1))
-
-
-def rule_ids(pool: Sequence[str] = RULE_IDS) -> st.SearchStrategy[str]:
-    """Valid rule ids drawn from a small pool, so that duplicates are common."""
-    return st.sampled_from(pool)
-
-
-def metrics(pool: Sequence[str] = METRICS) -> st.SearchStrategy[str]:
-    """Metric names from a small pool (one of them non-ASCII)."""
-    return st.sampled_from(pool)
-
-
-def windows(pool: Sequence[timedelta] = WINDOWS) -> st.SearchStrategy[timedelta]:
-    """Positive windows from a small pool, so that (metric, window) pairs collide."""
-    return st.sampled_from(pool)
-
-
-def thresholds() -> st.SearchStrategy[float]:
-    """Finite floats, including awkward ones such as -0.0 and subnormals."""
-    return st.floats(allow_nan=False, allow_infinity=False)
-
-
-def reasons() -> st.SearchStrategy[str]:
-    """Retirement reasons: non-blank text, quotes and newlines included."""
-    return st.text(min_size=1, max_size=40).filter(lambda text: bool(text.strip()))
-
-
-def blank_reasons() -> st.SearchStrategy[str]:
-    """Reasons a policy must refuse: empty or whitespace only."""
-    return st.sampled_from(["", " ", "\t", "\n", "   \n"])
-
-
-def active_rules(
-    ids: st.SearchStrategy[str] | None = None,
-    metric: st.SearchStrategy[str] | None = None,
-    window: st.SearchStrategy[timedelta] | None = None,
-    threshold: st.SearchStrategy[float] | None = None,
-) -> st.SearchStrategy[ActiveRule]:
-    """Valid :class:`ActiveRule` values from the small pools (or the strategies given)."""
-    return st.builds(
-        ActiveRule,
-        rule_id=ids if ids is not None else rule_ids(),
-        metric=metric if metric is not None else metrics(),
-        window=window if window is not None else windows(),
-        threshold=threshold if threshold is not None else thresholds(),
-    )
-
-
-@st.composite
-def policies(
-    draw: st.DrawFn,
-    policy_id: str = "policy-1",
-    threshold: st.SearchStrategy[float] | None = None,
-) -> MonitoringPolicy:
-    """Policies built through their root by a random run of valid commands.
-
-    Every rule id is fresh, so each add and retire succeeds; events are
-    collected, so the policy looks freshly loaded. ``threshold`` narrows the
-    rules' thresholds (default: any finite float).
-    """
-    policy = MonitoringPolicy(policy_id)
-    # One strategy for every draw, renamed afterwards: building a strategy per rule is slow.
-    candidates = active_rules(ids=st.just("rule-0"), threshold=threshold)
-    count = draw(st.integers(min_value=0, max_value=8))
-    for number in range(count):
-        candidate = dataclasses.replace(draw(candidates), rule_id=f"rule-{number}")
-        if policy.active_rule_for(candidate.metric, candidate.window) is None:
-            policy.add_active_rule(candidate)
-            if draw(st.booleans()):
-                policy.retire_rule(candidate.rule_id, draw(reasons()))
-    policy.collect_events()
-    return policy
+from aggregates_course.domain.rules import ActiveRule, RetiredRule
+from aggregates_course.testing.machine import STEPS_PER_PROGRAM
+from aggregates_course.testing.refusals import (
+    INVARIANT_WORDS,
+    _Refusal,
+    expect_refusal,
+    refusal_details,
+)
+from aggregates_course.testing.strategies import (
+    METRICS,
+    WINDOWS,
+    active_rules,
+    blank_reasons,
+    reasons,
+    rule_ids,
+)
+from aggregates_course.testing.words import describe, describe_watch, expect_equal
 
 
 class PolicyLike(Protocol):
@@ -149,72 +80,6 @@ class PolicyLike(Protocol):
     def collect_events(self) -> Sequence[object]:
         """Return the events recorded since the last call, and forget them."""
         ...
-
-
-def describe_watch(metric: str, window: timedelta) -> str:
-    """``(cpu, 5m)``: how a (metric, window) pair reads in messages."""
-    return f"({metric}, {format_window(window)})"
-
-
-def describe(value: object) -> str:
-    """How a value reads in a failure message, in the domain's words.
-
-    A rule reads ``r1(cpu, 5m)``, a retired one ``r1(cpu, 5m) retired for 'noisy'``,
-    an event ``RuleActivated(r1(cpu, 5m))``, a window ``5m``, a stored policy
-    ``checkout v2: active (...), retired (...)``; tuples, lists and dicts read
-    item by item, so ``(r1(cpu, 5m),)`` and ``()`` are told apart at a glance.
-    Anything else with a ``describe()`` method describes itself.
-    """
-    if value is None:
-        return "none"
-    if isinstance(value, timedelta):
-        return format_window(value)
-    if isinstance(value, RuleActivated):
-        return f"RuleActivated({describe(value.rule)})"
-    if isinstance(value, RuleRetired):
-        return f"RuleRetired({value.rule_id}, {value.reason!r})"
-    if isinstance(value, tuple):
-        items = [describe(item) for item in value]
-        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-    if isinstance(value, list):
-        return f"[{', '.join(describe(item) for item in value)}]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{describe(k)}: {describe(v)}" for k, v in value.items()) + "}"
-    shaped: Any = value  # duck-typed: the exercises bring rule and policy classes of their own
-    if hasattr(shaped, "rule") and hasattr(shaped, "reason") and not hasattr(shaped, "describe"):
-        return f"{describe(shaped.rule)} retired for {shaped.reason!r}"
-    if all(hasattr(shaped, name) for name in ("policy_id", "version", "active_rules")):
-        retired = tuple(getattr(shaped, "retired_rules", ()))
-        return (
-            f"{shaped.policy_id} v{shaped.version}: active {describe(tuple(shaped.active_rules))}"
-            f", retired {describe(retired)}"
-        )
-    if all(hasattr(shaped, name) for name in ("policy_id", "version", "alerts")):
-        return f"alerts of {shaped.policy_id} v{shaped.version}: {describe(tuple(shaped.alerts))}"
-    describe_itself = getattr(value, "describe", None)
-    if callable(describe_itself):
-        return str(describe_itself())
-    return repr(value)
-
-
-def expect_equal(
-    what: str, expected: object, actual: object, steps: Sequence[str] = (), why: str = ""
-) -> None:
-    """Assert ``actual == expected``; otherwise fail in domain words.
-
-    The message names what was read, both values through :func:`describe`,
-    and the steps that led there, e.g. ``after add r1(cpu, 5m), active_rules
-    should be (r1(cpu, 5m),), but was ()``, then ``: why`` if given. Every
-    happy-path check in the exercises goes through it, so a learner never
-    reads a bare ``assert [] == [...]``.
-    """
-    if actual == expected:
-        return
-    after = f"after {'; '.join(steps)}, " if steps else ""
-    because = f": {why}" if why else ""
-    raise AssertionError(
-        f"{after}{what} should be {describe(expected)}, but was {describe(actual)}{because}"
-    )
 
 
 @dataclass
@@ -301,112 +166,6 @@ def check_policy_invariants(policy: PolicyLike, steps: Sequence[str] = ()) -> No
 
 
 _Policy = TypeVar("_Policy", bound=PolicyLike)
-
-INVARIANT_WORDS: dict[type[DomainError], str] = {
-    DuplicateRuleId: "rule ids are unique within a policy, retired ids included",
-    DuplicateMetricWindow: "no two active rules may watch the same (metric, window)",
-    UnknownRule: "only an active rule can be retired",
-    InvalidReason: "a retirement needs a reason that is not blank",
-}
-"""The invariant each refusal protects, in the words failure messages use."""
-
-
-_Refusal = TypeVar("_Refusal", bound=Exception)
-
-
-def expect_refusal(
-    expected: type[_Refusal],
-    step: str,
-    command: Callable[[], object],
-    steps: Sequence[str] = (),
-    invariant: str = "",
-    *,
-    fields: Mapping[str, object] | None = None,
-    mentions: Sequence[str] = (),
-) -> _Refusal:
-    """Run ``command``, which must raise ``expected``; return the error.
-
-    Otherwise fail naming the ``invariant`` in words and the steps that led there, e.g.
-    ``add r1(memory, 5m) should be refused with DuplicateRuleId (rule ids are unique
-    within a policy, retired ids included), but it was accepted -- after: add
-    r1(cpu, 5m); retire r1 ('replaced'); add r1(memory, 5m)``. A refusal of
-    another type is as wrong as none: callers catch the domain's errors.
-
-    A refusal must also tell the truth: each of ``fields`` (attribute name ->
-    value, e.g. ``{"rule_id": "r1", "retired": True}``) must be what the error
-    carries, and each of ``mentions`` must appear in its message.
-    """
-    why = f" ({invariant})" if invariant else ""
-    after = f" -- after: {'; '.join([*steps, step])}"
-    try:
-        command()
-    except expected as caught:
-        refused = caught
-    except Exception as other:
-        raise AssertionError(
-            f"{step} should be refused with {expected.__name__}{why}, but it raised "
-            f"{type(other).__name__}: {other}{after}"
-        ) from other
-    else:
-        raise AssertionError(
-            f"{step} should be refused with {expected.__name__}{why}, but it was accepted{after}"
-        )
-    # Checked outside the except block, so a failure reads as one error, not two chained.
-    _check_refusal_tells_the_truth(refused, step, fields or {}, mentions, after)
-    return refused
-
-
-def _check_refusal_tells_the_truth(
-    refused: Exception,
-    step: str,
-    fields: Mapping[str, object],
-    mentions: Sequence[str],
-    after: str,
-) -> None:
-    name = type(refused).__name__
-    for field_name, value in fields.items():
-        carried = getattr(refused, field_name, None)
-        # `is` for flags: retired=1 or a truthy string would read right and mean nothing.
-        if carried != value or (isinstance(value, bool) and carried is not value):
-            raise AssertionError(
-                f"{step} was refused with {name}, as it should be, but the error says "
-                f"{field_name}={describe(carried)} where it should say {field_name}="
-                f"{describe(value)} ({name}: {refused}); callers read it to tell the user "
-                f"what went wrong{after}"
-            )
-    for text in mentions:
-        if text not in str(refused):
-            raise AssertionError(
-                f"{step} was refused with {name}, as it should be, but its message "
-                f"{str(refused)!r} does not name {text}{after}"
-            )
-
-
-def refusal_details(
-    error: type[Exception],
-    policy_id: str,
-    rule_id: str,
-    *,
-    retired_ids: Collection[str] = (),
-    watched_by: ActiveRule | None = None,
-    watch: tuple[str, timedelta] | None = None,
-) -> tuple[dict[str, object], tuple[str, ...]]:
-    """The ``fields`` and ``mentions`` a policy's refusal must carry, for :func:`expect_refusal`.
-
-    Every refusal names the policy and the rule. ``DuplicateRuleId`` and
-    ``UnknownRule`` also say whether the id belongs to a retired rule
-    (``retired_ids`` holds the policy's retired ids before the command);
-    ``DuplicateMetricWindow`` names the active rule ``watched_by`` that already
-    watches the pair, and its message names the pair, e.g. ``(cpu, 5m)``.
-    """
-    fields: dict[str, object] = {"policy_id": policy_id, "rule_id": rule_id}
-    mentions: tuple[str, ...] = ()
-    if error in (DuplicateRuleId, UnknownRule):
-        fields["retired"] = rule_id in retired_ids
-    if error is DuplicateMetricWindow and watched_by is not None:
-        fields["existing_rule_id"] = watched_by.rule_id
-        mentions = (describe_watch(*(watch or watched_by.watch)),)
-    return fields, mentions
 
 
 class PolicySession(Generic[_Policy]):
@@ -708,31 +467,3 @@ def policy_machine(
         "PolicyMachine" if name == "<lambda>" else f"{name}Machine"
     )
     return PolicyMachine
-
-
-__all__ = [
-    "INVARIANT_WORDS",
-    "METRICS",
-    "RULE_IDS",
-    "STEPS_PER_PROGRAM",
-    "WINDOWS",
-    "PolicyLike",
-    "PolicyModel",
-    "PolicySession",
-    "active_rules",
-    "blank_reasons",
-    "check_policy_invariants",
-    "describe",
-    "describe_watch",
-    "expect_equal",
-    "expect_refusal",
-    "metrics",
-    "policies",
-    "policy_machine",
-    "reasons",
-    "refusal_details",
-    "rule_ids",
-    "rule_values",
-    "thresholds",
-    "windows",
-]

@@ -1,0 +1,522 @@
+"""Routes around a root: every way a caller could change an aggregate without a command.
+
+A sealed aggregate changes only through its root's commands. :func:`routes`
+lists, for one root, every route a caller holding the root could take
+instead: reassigning each public attribute and property of the root, and
+every mutating operation of every value reachable from those attributes or
+from what ``observe(root)`` returns (list, dict, set, deque and bytearray
+methods, item and slice assignment, ``+=`` and friends, the builtin methods
+called directly on a subclass that overrides them, and attribute assignment
+on objects that allow it), down to a given depth. Each route is spelled the
+way a caller would write it, e.g. ``room.bookings.append(...)``.
+
+:func:`find_leak` tries each route on a fresh copy of the root and returns
+the first one that succeeds *and* changes what ``observe`` reads. A route
+that raises (a tuple has no ``append``, a frozen dataclass refuses
+assignment, a property has no setter) or that changes only a copy (a
+property that returns ``list(self._bookings)``) is a sealed route.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import dataclasses
+import enum
+import operator
+import types
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, MutableSequence, MutableSet
+from datetime import date, time, timedelta, timezone
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import PurePath
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from aggregates_course.testing.session import snapshot
+
+Root = TypeVar("Root")
+
+# Values with no public state a caller could change: routes never start from them.
+_ATOMS = (
+    str,
+    bytes,
+    int,
+    float,
+    complex,
+    bool,
+    type(None),
+    enum.Enum,
+    date,
+    time,
+    timedelta,
+    timezone,
+    Decimal,
+    Fraction,
+    UUID,
+    PurePath,
+    range,
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.BuiltinMethodType,
+)
+
+
+class _Foreign:
+    """A value no aggregate holds: what a route writes where it needs a new value."""
+
+    def __repr__(self) -> str:
+        return "..."
+
+
+FOREIGN: Any = _Foreign()
+"""The stranger a route puts into a collection or an attribute; it reads ``...``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Attribute:
+    name: str
+
+    def reach(self, value: Any) -> Any:
+        return getattr(value, self.name)
+
+    def spell(self, reached: str) -> str:
+        return f"{reached}.{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Item:
+    key: Any
+
+    def reach(self, value: Any) -> Any:
+        return value[self.key]
+
+    def spell(self, reached: str) -> str:
+        return f"{reached}[{self.key!r}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Member:
+    """A member of a set, found again in a copy by equality (sets have no positions)."""
+
+    member: Any
+    shown: str
+
+    def reach(self, value: Any) -> Any:
+        return next(item for item in value if item == self.member)
+
+    def spell(self, reached: str) -> str:
+        return f"<the member {self.shown} of {reached}>"
+
+
+_Hop = _Attribute | _Item | _Member
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """One way around the root: reach a value from the root, then change it.
+
+    ``spelled`` is the route as a caller would write it, with ``...`` for the
+    value it writes; ``from_observe`` says the path starts at ``observe(root)``
+    rather than at the root itself.
+    """
+
+    spelled: str
+    from_observe: bool
+    path: tuple[_Hop, ...]
+    change: Callable[[Any], object]
+
+    def take(self, root: Any, observe: Callable[[Any], object]) -> None:
+        """Walk the path from ``root`` (or from ``observe(root)``) and make the change."""
+        value: Any = observe(root) if self.from_observe else root
+        for hop in self.path:
+            value = hop.reach(value)
+        self.change(value)
+
+
+def other_than(value: object) -> object:
+    """A value of the same kind as ``value`` but unequal to it, or :data:`FOREIGN`.
+
+    Writing a value of the right kind keeps ``observe`` readable after the
+    change, so the report shows what changed rather than a crash.
+    """
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value + 1.0 if value == value and abs(value) < 1e300 else 0.0
+    if isinstance(value, str):
+        return value + "?"
+    if isinstance(value, bytes):
+        return value + b"?"
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return value[:-1] if value else (FOREIGN,)
+    if isinstance(value, frozenset):
+        return frozenset() if value else frozenset({FOREIGN})
+    if isinstance(value, list):
+        return value[:-1] if value else [FOREIGN]
+    if isinstance(value, dict):
+        return {} if value else {FOREIGN: FOREIGN}
+    if isinstance(value, set):
+        return set() if value else {FOREIGN}
+    return FOREIGN
+
+
+# typeshed leaves the in-place operators untyped; the routes call them on values of any type.
+_IADD: Callable[[Any, Any], Any] = operator.iadd
+_IMUL: Callable[[Any, Any], Any] = operator.imul
+_IOR: Callable[[Any, Any], Any] = operator.ior
+_IXOR: Callable[[Any, Any], Any] = operator.ixor
+_ISUB: Callable[[Any, Any], Any] = operator.isub
+_IAND: Callable[[Any, Any], Any] = operator.iand
+
+
+def _sample(value: Any) -> Any:
+    """Something to put into the collection ``value``: a copy of a member it already holds.
+
+    A member of the right type gets past an aggregate's own type checks, so a
+    leak shows as a changed state, not as an accidental refusal.
+    """
+    for item in value:
+        return copy.copy(item)
+    return FOREIGN
+
+
+def _sequence_changes(value: Any) -> Iterator[tuple[str, Callable[[Any], object]]]:
+    if isinstance(value, bytearray):
+        byte = value[0] if value else 63
+        yield ".append(...)", lambda v: v.append(byte)
+        yield ".extend(...)", lambda v: v.extend(bytes([byte]))
+        yield ".insert(0, ...)", lambda v: v.insert(0, byte)
+        yield "[:] = ...", lambda v: operator.setitem(v, slice(None), bytearray(b"?"))
+        yield " += ...", lambda v: _IADD(v, bytes([byte]))
+        if value:
+            yield "[0] = ...", lambda v: operator.setitem(v, 0, (v[0] + 1) % 256)
+    else:
+        item = _sample(value)
+        yield ".append(...)", lambda v: v.append(item)
+        yield ".extend([...])", lambda v: v.extend([item])
+        yield ".insert(0, ...)", lambda v: v.insert(0, item)
+        yield "[:] = [...]", lambda v: operator.setitem(v, slice(None), [item, item])
+        yield " += [...]", lambda v: _IADD(v, [item])
+        if isinstance(value, collections.deque):
+            yield ".appendleft(...)", lambda v: v.appendleft(item)
+            yield ".extendleft([...])", lambda v: v.extendleft([item])
+        if value:
+            yield "[0] = ...", lambda v: operator.setitem(v, 0, other_than(v[0]))
+    if not value:
+        return
+    yield ".pop()", lambda v: v.pop()
+    yield ".remove(...)", lambda v: v.remove(v[0])
+    yield ".clear()", lambda v: v.clear()
+    yield "[0:1] = []", lambda v: operator.setitem(v, slice(0, 1), v[0:0])
+    yield "del [0]", lambda v: operator.delitem(v, 0)
+    yield " *= 2", lambda v: _IMUL(v, 2)
+    if isinstance(value, collections.deque):
+        yield ".popleft()", lambda v: v.popleft()
+        yield ".rotate(1)", lambda v: v.rotate(1)
+    if len(value) > 1:
+        yield ".reverse()", lambda v: v.reverse()
+        if isinstance(value, list):
+            yield ".sort()", lambda v: v.sort()
+            yield ".sort(reverse=True)", lambda v: v.sort(reverse=True)
+
+
+def _mapping_changes(value: Any) -> Iterator[tuple[str, Callable[[Any], object]]]:
+    yield "[...] = ...", lambda v: operator.setitem(v, FOREIGN, FOREIGN)
+    yield ".update({...: ...})", lambda v: v.update({FOREIGN: FOREIGN})
+    yield ".setdefault(..., ...)", lambda v: v.setdefault(FOREIGN, FOREIGN)
+    yield " |= {...: ...}", lambda v: _IOR(v, {FOREIGN: FOREIGN})
+    if not value:
+        return
+    key = next(iter(value))
+    yield f"[{key!r}] = ...", lambda v: operator.setitem(v, key, other_than(v[key]))
+    yield f"del [{key!r}]", lambda v: operator.delitem(v, key)
+    yield f".pop({key!r})", lambda v: v.pop(key)
+    yield ".popitem()", lambda v: v.popitem()
+    yield ".clear()", lambda v: v.clear()
+
+
+def _set_changes(value: Any) -> Iterator[tuple[str, Callable[[Any], object]]]:
+    yield ".add(...)", lambda v: v.add(FOREIGN)
+    yield ".update({...})", lambda v: v.update({FOREIGN})
+    yield " |= {...}", lambda v: _IOR(v, {FOREIGN})
+    yield " ^= {...}", lambda v: _IXOR(v, {FOREIGN})
+    yield ".symmetric_difference_update({...})", lambda v: v.symmetric_difference_update({FOREIGN})
+    if not value:
+        return
+    member = next(iter(value))
+    yield ".discard(...)", lambda v: v.discard(member)
+    yield ".remove(...)", lambda v: v.remove(member)
+    yield ".pop()", lambda v: v.pop()
+    yield ".clear()", lambda v: v.clear()
+    yield " -= {...}", lambda v: _ISUB(v, {member})
+    yield " &= set()", lambda v: _IAND(v, set())
+    yield ".difference_update({...})", lambda v: v.difference_update({member})
+    yield ".intersection_update(set())", lambda v: v.intersection_update(set())
+
+
+_BUILTIN_CONTAINERS: tuple[type, ...] = (list, dict, set, bytearray, collections.deque)
+
+
+def _changes(value: Any) -> Iterator[tuple[str, Callable[[Any], object]]]:
+    """Each way to change ``value`` in place: (how it is spelled after the value, the change)."""
+    if isinstance(value, MutableSequence):
+        yield from _sequence_changes(value)
+    elif isinstance(value, MutableMapping):
+        yield from _mapping_changes(value)
+    elif isinstance(value, MutableSet):
+        yield from _set_changes(value)
+
+
+def _bypasses(value: Any) -> Iterator[tuple[str, Callable[[Any], object]]]:
+    """The builtin's own methods, called past a subclass that overrides them.
+
+    ``list.append(room.bookings, ...)`` still works on a list subclass whose
+    ``append`` raises: overriding some methods seals nothing.
+    """
+    base = next((kind for kind in _BUILTIN_CONTAINERS if isinstance(value, kind)), None)
+    if base is None or type(value) is base:
+        return
+    # The changes a plain copy allows, run on a view whose methods are the base type's.
+    for suffix, change in _changes(base(value)):
+        yield suffix, _through_base(base, change)
+
+
+def _through_base(base: type, change: Callable[[Any], object]) -> Callable[[Any], object]:
+    return lambda value: change(_BaseView(base, value))
+
+
+class _BaseView:
+    """``value`` seen through its builtin base type: every method and operator is the base's."""
+
+    def __init__(self, base: type, value: Any) -> None:
+        self._base: Any = base
+        self._value = value
+
+    def _call(self, name: str, *args: Any) -> Any:
+        return getattr(self._base, name)(self._value, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args: self._call(name, *args)
+
+    def __len__(self) -> int:
+        return int(self._call("__len__"))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._call("__iter__"))
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._call("__getitem__", key)
+
+    def __setitem__(self, key: Any, item: Any) -> None:
+        self._call("__setitem__", key, item)
+
+    def __delitem__(self, key: Any) -> None:
+        self._call("__delitem__", key)
+
+
+def _forward(name: str) -> Callable[[_BaseView, Any], Any]:
+    return lambda view, other: view._call(name, other)
+
+
+# The in-place operators, each the base type's own (``list.__iadd__``, ``set.__ior__``, ...).
+for _operator in ("__iadd__", "__imul__", "__ior__", "__ixor__", "__isub__", "__iand__"):
+    setattr(_BaseView, _operator, _forward(_operator))
+
+
+def _public_names(value: Any) -> list[str]:
+    """The public attributes and properties of ``value``, in a stable order."""
+    names: dict[str, None] = {}
+    for name in getattr(value, "__dict__", {}):
+        names[name] = None
+    for kind in type(value).__mro__:
+        for name in kind.__dict__.get("__slots__", ()) if kind is not object else ():
+            names[name] = None
+        for name, member in vars(kind).items():
+            if isinstance(member, property):
+                names[name] = None
+    return [name for name in names if not name.startswith("_")]
+
+
+def _children(value: Any) -> Iterator[tuple[_Hop, Any]]:
+    """The values one hop inside ``value``: its members, or its public attributes."""
+    if isinstance(value, (bytes, bytearray, str)):
+        return
+    if isinstance(value, Mapping):
+        for key, item in list(value.items()):
+            yield _Item(key), item
+    elif isinstance(value, (set, frozenset)):
+        for member in list(value):
+            yield _Member(member, repr(member)), member
+    elif isinstance(value, (list, tuple, collections.deque, MutableSequence)):
+        for index, item in enumerate(list(value)):
+            yield _Item(index), item
+    else:
+        for name in _public_names(value):
+            try:
+                yield _Attribute(name), getattr(value, name)
+            except Exception:  # a property that cannot be read now has nothing to give
+                continue
+
+
+@dataclasses.dataclass
+class _Reached:
+    value: Any
+    spelled: str
+    from_observe: bool
+    path: tuple[_Hop, ...]
+
+
+def routes(root: Any, observe: Callable[[Any], object], root_name: str, depth: int) -> list[Route]:
+    """Every route around ``root`` a caller could take, shortest first.
+
+    Starts from the root's public attributes and from what ``observe(root)``
+    returns, and goes ``depth`` hops deep. Each value is visited once, by the
+    shortest spelling that reaches it. A plain list, dict, set, deque or
+    bytearray that is a new object each time it is read (``list(self._x)``)
+    belongs to the caller alone: its own changes are not routes, though the
+    values inside it, which may be the aggregate's, are still followed.
+    """
+    found = [
+        Route(f"{root_name}.{name} = ...", False, (), _reassign(name))
+        for name in _public_names(root)
+    ]
+    observed = observe(root)
+    again = {False: root, True: observe(root)}  # where a second read of each path starts
+    frontier = [
+        _Reached(root, root_name, False, ()),
+        _Reached(observed, f"observe({root_name})", True, ()),
+    ]
+    seen: set[int] = set()
+    keep_alive: list[Any] = [again]  # ids stay unique only while the objects live
+    for level in range(depth + 1):
+        deeper: list[_Reached] = []
+        for reached in frontier:
+            if id(reached.value) in seen or isinstance(reached.value, _ATOMS):
+                continue
+            seen.add(id(reached.value))
+            keep_alive.append(reached.value)
+            if reached.path and not _made_for_the_caller(reached, again[reached.from_observe]):
+                found.extend(_routes_changing(reached))
+            if level == depth:
+                continue
+            for hop, child in _children(reached.value):
+                spelled = hop.spell(reached.spelled)
+                deeper.append(_Reached(child, spelled, reached.from_observe, (*reached.path, hop)))
+        frontier = deeper
+    return found
+
+
+def _made_for_the_caller(reached: _Reached, start: Any) -> bool:
+    """Whether ``reached`` is a plain container built afresh for each read of its path."""
+    if type(reached.value) not in _BUILTIN_CONTAINERS:
+        return False
+    try:
+        value = start
+        for hop in reached.path:
+            value = hop.reach(value)
+    except Exception:
+        return False
+    return value is not reached.value
+
+
+def _routes_changing(reached: _Reached) -> Iterator[Route]:
+    value = reached.value
+    for suffix, change in _changes(value):
+        spelled = _spell(reached.spelled, suffix)
+        yield Route(spelled, reached.from_observe, reached.path, change)
+    base = next((kind for kind in _BUILTIN_CONTAINERS if isinstance(value, kind)), None)
+    for suffix, change in _bypasses(value):
+        assert base is not None
+        yield Route(
+            _spell_bypass(base, reached.spelled, suffix), reached.from_observe, reached.path, change
+        )
+    if isinstance(value, (Mapping, MutableSequence, MutableSet, set, frozenset, tuple)):
+        return
+    for name in _public_names(value):
+        yield Route(
+            f"{reached.spelled}.{name} = ...",
+            reached.from_observe,
+            reached.path,
+            _reassign(name),
+        )
+
+
+def _reassign(name: str) -> Callable[[Any], object]:
+    """Assign another value of the same kind to the attribute ``name``."""
+    return lambda target: setattr(target, name, other_than(getattr(target, name)))
+
+
+def _spell(reached: str, suffix: str) -> str:
+    if suffix.startswith("del "):
+        return f"del {reached}{suffix[4:]}"
+    return f"{reached}{suffix}"
+
+
+def _spell_bypass(base: type, reached: str, suffix: str) -> str:
+    """``list.append(room.bookings, ...)``: a builtin's method called on a subclass's value."""
+    name = base.__name__
+    if suffix.startswith("."):
+        method, _, arguments = suffix[1:].partition("(")
+        arguments = arguments.removesuffix(")")
+        return f"{name}.{method}({reached}{', ' + arguments if arguments else ''})"
+    return f"{_spell(reached, suffix)} through {name}'s own methods"
+
+
+@dataclasses.dataclass(frozen=True)
+class Leak(Generic[Root]):
+    """A route that got through: what it was, and what ``observe`` read before and after."""
+
+    route: str
+    before: object
+    after: object
+    error: Exception | None = None
+
+
+def find_leak(
+    root: Root,
+    observe: Callable[[Root], object],
+    fresh_copy: Callable[[], Root],
+    root_name: str,
+    depth: int,
+    *,
+    before: object = None,
+) -> Leak[Root] | None:
+    """The first route around ``root`` that succeeds and changes ``observe``, or ``None``.
+
+    Every route runs on its own ``fresh_copy()`` of the root, so one route
+    never disturbs the next and the root under test is never touched. A copy
+    is reused only after a route that raised and left ``observe`` as it was,
+    which is what a sealed route does; that keeps a sealed aggregate cheap.
+    ``before`` is a snapshot of ``observe(root)``, if the caller has one.
+    """
+    if before is None:
+        before = snapshot(observe(root))
+    candidates = routes(root, observe, root_name, depth)
+    target: Root | None = None
+    for route in candidates:
+        if target is None:
+            target = fresh_copy()
+        try:
+            route.take(target, observe)
+        except Exception:
+            refused = True
+        else:
+            refused = False
+        try:
+            now = observe(target)
+        except Exception as broken:
+            return Leak(route.spelled, before, None, broken)
+        if now != before:
+            return Leak(route.spelled, before, snapshot(now))
+        if not refused:
+            target = None  # it may have changed what observe does not show: start afresh
+    return None
+
+
+__all__ = ["FOREIGN", "Leak", "Route", "find_leak", "other_than", "routes"]
