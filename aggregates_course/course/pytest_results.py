@@ -42,11 +42,8 @@ from typing import IO, Any
 
 import pytest
 
+from aggregates_course.course.launch import DONE_FD_ENV, REPORT_ENV, TIME_LIMIT_ENV
 from aggregates_course.course.target import plain_names
-
-REPORT_ENV = "AGGREGATES_COURSE_REPORT"
-TIME_LIMIT_ENV = "AGGREGATES_COURSE_TIME_LIMIT"
-DONE_FD_ENV = "AGGREGATES_COURSE_DONE_FD"
 
 # What pytest says when a test reads the keyboard while it captures the output.
 _STDIN_CAPTURED = "reading from stdin while output is captured"

@@ -35,6 +35,7 @@ from aggregates_course.course.launch import (
     TIME_LIMIT_ENV,
     Launched,
     Launcher,
+    LaunchRequest,
     RunGroup,
     launch_cold,
     pytest_arguments,
@@ -131,13 +132,15 @@ def run_exercise(
     with tempfile.TemporaryDirectory(prefix="aggregates-course-") as scratch:
         report = Path(scratch) / "report.json"
         launched = launch(
-            pytest_arguments(exercise, complete=complete, verbose=on_output is not None),
-            cwd=exercise.root,
-            env={REPORT_ENV: str(report), TIME_LIMIT_ENV: repr(limit)},
-            limit=limit,
-            full_output=on_output is not None,
-            scratch=Path(scratch),
-            group=group,
+            LaunchRequest(
+                pytest_arguments(exercise, complete=complete, verbose=on_output is not None),
+                cwd=exercise.root,
+                env={REPORT_ENV: str(report), TIME_LIMIT_ENV: repr(limit)},
+                limit=limit,
+                full_output=on_output is not None,
+                scratch=Path(scratch),
+                group=group,
+            )
         )
         if on_output is not None:
             on_output(launched.output)
