@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aggregates_course.course.catalog import Exercise, UnknownExercise, find_exercise, is_available
+from aggregates_course.course.catalog import Exercise, UnknownExercise, find_exercise
 from aggregates_course.course.checkout import Course
 from aggregates_course.course.console import Console, Progress
 from aggregates_course.course.outcomes import ExerciseRun, Problem, ProblemKind
@@ -103,7 +103,7 @@ class App:
         available exercise is known to be done.
         """
         for exercise in self.course.catalog:
-            if not is_available(exercise):
+            if not exercise.available:
                 continue
             cached = self.course.cached(exercise)
             if cached is None or cached.status != "done":
@@ -142,7 +142,7 @@ class App:
 
     def all_done_line(self) -> None:
         """Congratulate, and say which exercises this copy lacks and how to get them."""
-        unavailable = [e for e in self.course.catalog if not is_available(e)]
+        unavailable = [e for e in self.course.catalog if not e.available]
         self.out.line(
             self.out.style(f"{self.out.ok_mark} Every available exercise is done.", "green", "bold")
         )

@@ -13,11 +13,11 @@ import functools
 import textwrap
 
 from aggregates_course.course.app import PROG, App, problem_note
-from aggregates_course.course.catalog import Exercise, is_available
+from aggregates_course.course.catalog import Exercise
 from aggregates_course.course.console import Progress
 from aggregates_course.course.guidance import restore_advice
 from aggregates_course.course.outcomes import ExerciseRun, Problem
-from aggregates_course.course.runner import source_line
+from aggregates_course.course.reading import source_line
 
 MESSAGE_LINES = 30  # longer assertion explanations are cut; the first lines say what broke
 
@@ -71,7 +71,7 @@ def check_one(app: App, exercise: Exercise, *, verbose: bool = False) -> int:
     out = app.out
     header = f"Exercise {app.number(exercise)}: {exercise.title}  (exercises/{exercise.slug})"
     out.line(out.style(header, "bold"))
-    if not is_available(exercise):
+    if not exercise.available:
         out.line(f"{out.fail_mark} {app.absence(exercise)[1]}.")
         return 1
     with Progress(app.err.stream, f"running the tests of {exercise.slug} ..."):

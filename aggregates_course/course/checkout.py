@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from aggregates_course.course.catalog import Exercise, catalog_root, is_available, load_catalog
+from aggregates_course.course.catalog import Exercise, catalog_root, load_catalog
 from aggregates_course.course.launch import DEFAULT_TIME_LIMIT, Launcher, RunGroup, launch_cold
 from aggregates_course.course.outcomes import ExerciseRun
-from aggregates_course.course.runner import fingerprint, run_exercise
+from aggregates_course.course.runner import run_exercise
 from aggregates_course.course.state import CourseState, StateError, StateStore
 
 CACHED_VERSIONS = 8  # results kept per exercise, newest last
@@ -88,9 +88,9 @@ class Course:
         nor does a run that timed out under a shorter limit than today's.
         """
         entries = self.state.results.get(exercise.slug)
-        if not entries or not is_available(exercise):
+        if not entries or not exercise.available:
             return None
-        stamp = fingerprint(exercise)
+        stamp = exercise.fingerprint()
         stored = entries.get(stamp)
         if stored is None:
             return None
@@ -149,7 +149,7 @@ class Course:
             hit = self.cached(exercise, complete=complete)
             if hit is not None:
                 runs[exercise.slug] = hit
-            elif not is_available(exercise):
+            elif not exercise.available:
                 runs[exercise.slug] = ExerciseRun(exercise.slug, "missing")
             else:
                 to_run.append(exercise)
@@ -195,7 +195,7 @@ class Course:
         taken: filed under that fingerprint, it would later answer for files it
         never judged (a stub called done because a solution was saved mid-run).
         """
-        if run.fingerprint == fingerprint(exercise):
+        if run.fingerprint == exercise.fingerprint():
             self.remember(run)
 
     def remember(self, run: ExerciseRun) -> None:

@@ -25,7 +25,6 @@ from aggregates_course.course.files import trouble, what_stands_there
 from aggregates_course.course.guidance import restore_advice
 from aggregates_course.course.outcomes import ExerciseRun
 from aggregates_course.course.pristine import PristineError, load_manifest
-from aggregates_course.course.runner import fingerprint
 from aggregates_course.course.state import CourseState, StateError, StateStore
 
 
@@ -195,7 +194,7 @@ def _doctor_runs(
     if state is None:
         return
     for exercise in catalog:
-        stored = state.results.get(exercise.slug, {}).get(fingerprint(exercise))
+        stored = state.results.get(exercise.slug, {}).get(exercise.fingerprint())
         try:
             cached = ExerciseRun.from_json(stored) if stored is not None else None
         except ValueError:

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from aggregates_course.course.app import PROG, App, UsageError
-from aggregates_course.course.catalog import HINT_TIERS, Exercise, is_available
+from aggregates_course.course.catalog import HINT_TIERS, Exercise
 from aggregates_course.course.files import trouble, write_atomically
 from aggregates_course.course.pristine import PristineError, load_manifest
 from aggregates_course.course.state import STATE_FILE, STATE_FOLDER, CourseState, encode, timestamp
@@ -224,7 +224,7 @@ def solution(app: App, name: str, give_up: bool) -> int:
     """The stub-to-solution diff, refused while the exercise is pending unless giving up."""
     out = app.out
     exercise = app.exercise(name)
-    if not is_available(exercise):
+    if not exercise.available:
         out.line(f"{app.absence(exercise)[1]}.")
         return 1
     run = app.runs([exercise])[0]

@@ -31,8 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from aggregates_course.course.catalog import Exercise, is_available, load_catalog
+from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.files import write_atomically
+from aggregates_course.course.runner import run_exercise
 
 SNAPSHOT_FOLDER = ".course"
 MANIFEST_NAME = "manifest.json"
@@ -43,27 +44,6 @@ PRISTINE_SUFFIX = ".pristine"
 
 class PristineError(Exception):
     """The snapshot is missing, lacks an exercise, or a stored copy fails its hash."""
-
-
-def exercise_files(folder: Path) -> dict[str, Path]:
-    """Every file of an exercise folder that belongs to the course, by POSIX relative path.
-
-    Byte-code caches and hidden files are the interpreter's and the editor's,
-    not the course's, so they never count as a change.
-    """
-    if not folder.is_dir():
-        return {}
-    files: dict[str, Path] = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if not path.is_file() or any(
-            part == "__pycache__" or part.startswith(".") for part in relative.parts
-        ):
-            continue
-        if path.suffix in (".pyc", ".pyo") or path.name.endswith("~"):
-            continue
-        files[relative.as_posix()] = path
-    return files
 
 
 def digest(content: bytes) -> str:
@@ -120,7 +100,7 @@ class Manifest:
         Returns ``(relative path, "edited" | "missing" | "unreadable")`` pairs, in path order.
         """
         shipped = self.hashes.get(exercise.slug, {})
-        present = exercise_files(exercise.folder)
+        present = exercise.course_files()
         changes: list[tuple[str, str]] = []
         for name, expected in sorted(shipped.items()):
             if name in exercise.files:
@@ -161,8 +141,7 @@ def build_manifest(course_root: Path, catalog: Sequence[Exercise]) -> dict[str, 
     """Hashes of the exercise folders as they are now (exercises without a folder are left out)."""
     return {
         exercise.slug: {
-            name: digest(path.read_bytes())
-            for name, path in exercise_files(exercise.folder).items()
+            name: digest(path.read_bytes()) for name, path in exercise.course_files().items()
         }
         for exercise in catalog
         if exercise.folder.is_dir()
@@ -244,10 +223,7 @@ def unfit_stubs(catalog: Sequence[Exercise]) -> list[str]:
     whose tests cannot run proves nothing either way. Recording either would
     let ``reset`` "restore" something that is not the stub.
     """
-    # runner imports this module for exercise_files, so it is imported here, when needed.
-    from aggregates_course.course.runner import run_exercise
-
-    available = [exercise for exercise in catalog if is_available(exercise)]
+    available = [exercise for exercise in catalog if exercise.available]
     if not available:
         return []
     with ThreadPoolExecutor(max_workers=min(len(available), os.cpu_count() or 1)) as pool:

@@ -14,14 +14,12 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from pathlib import Path
 from typing import Literal
 
 from aggregates_course.course.app import App
 from aggregates_course.course.catalog import Exercise
 from aggregates_course.course.checking import check_one, status
 from aggregates_course.course.guidance import hint, reset
-from aggregates_course.course.pristine import exercise_files
 from aggregates_course.course.warm import warm_launcher
 from aggregates_course.course.watching import FolderEvents, Keys, wait
 
@@ -60,7 +58,7 @@ def watch(
         try:
             while True:
                 # Taken before each check, so a save made while the tests run counts.
-                snapshot = _snapshot(exercise.folder)
+                snapshot = _snapshot(exercise)
                 app.out.clear()
                 code = check_one(app, exercise, verbose=verbose)
                 runs += 1
@@ -71,7 +69,7 @@ def watch(
                     if upcoming is None:
                         return 0
                     if upcoming != exercise:
-                        exercise, snapshot = upcoming, _snapshot(upcoming.folder)
+                        exercise, snapshot = upcoming, _snapshot(upcoming)
                 woken = _wait_for_change(app, exercise, snapshot, keys, interval, deadline)
                 if woken == "quit":
                     app.out.line("Stopped watching.")
@@ -101,7 +99,7 @@ def _wait_for_change(
     try:
         while True:
             # Compared before every wait: a save made while the check ran counts too.
-            if _snapshot(exercise.folder) != snapshot:
+            if _snapshot(exercise) != snapshot:
                 return "changed"
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
@@ -167,10 +165,10 @@ def _on_keys(app: App, exercise: Exercise, keys: Keys) -> Literal["check", "quit
     return None
 
 
-def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+def _snapshot(exercise: Exercise) -> dict[str, tuple[int, int]]:
     """Modification time and size of each file: a save changes at least one of them."""
     snapshot: dict[str, tuple[int, int]] = {}
-    for name, path in exercise_files(folder).items():
+    for name, path in exercise.course_files().items():
         try:
             info = path.stat()
         except OSError:
