@@ -42,11 +42,10 @@ FAILED = SavedTest(
     steps="add r1(cpu, 5m)",
     where=Location("exercises/ex09/thing.py", 12, "add"),
 )
-DONE = ExerciseRun("ex09", "done", (PASSED,), duration=0.5, fingerprint="f", collected=1)
-FAILING = ExerciseRun("ex09", "pending", (PASSED, FAILED), duration=0.5, fingerprint="f")
+DONE = ExerciseRun("ex09", (PASSED,), duration=0.5, fingerprint="f", collected=1)
+FAILING = ExerciseRun("ex09", (PASSED, FAILED), duration=0.5, fingerprint="f")
 BROKEN = ExerciseRun(
     "ex09",
-    "pending",
     problem=Problem("syntax", "SyntaxError: oops", Location("x.py", 2), "def f(", 6),
     fingerprint="f",
 )
@@ -134,7 +133,7 @@ def _cache_only(course: Path, stamp: str, run: dict[str, Any]) -> None:
 def test_a_cached_done_with_zero_tests_is_not_believed(warm_course: Path) -> None:
     exercise = Course.open(warm_course).catalog[0]
     stamp = exercise.fingerprint()
-    lie = ExerciseRun(EX01, "done", (PASSED,), fingerprint=stamp).to_json() | {"tests": []}
+    lie = ExerciseRun(EX01, (PASSED,), fingerprint=stamp).to_json() | {"tests": []}
     _cache_only(warm_course, stamp, lie)
     assert Course.open(warm_course).cached(exercise) is None
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from aggregates_course.course.catalog import Exercise, UnknownExercise, find_exercise
 from aggregates_course.course.checkout import Course
 from aggregates_course.course.console import Console, Progress
-from aggregates_course.course.outcomes import ExerciseRun, Problem, ProblemKind
+from aggregates_course.course.outcomes import ExerciseRun
 from aggregates_course.course.pristine import PristineError, load_manifest
 
 PROG = "aggregates-course"
@@ -87,12 +87,9 @@ class App:
         with progress:
             return self.course.run_many(exercises, complete=complete, on_start=announce)
 
-    def first_pending(self) -> Exercise | None:
-        """The first pending exercise, running exercises in order only until one is found."""
-        for exercise in self.course.catalog:
-            if self.runs([exercise])[0].status == "pending":
-                return exercise
-        return None
+    def verdict(self, exercise: Exercise) -> ExerciseRun:
+        """One exercise's result (cached where possible), with a progress line meanwhile."""
+        return self.runs([exercise])[0]
 
     def current(self) -> Exercise | None:
         """The exercise the learner is working on: the first not known to be done.
@@ -160,14 +157,11 @@ class App:
 
         Exercises are run one at a time and only until a pending one is found.
         """
-        order = list(self.course.catalog)
-        start = order.index(after) + 1
-        for exercise in order[start:] + order[:start]:
-            run = self.runs([exercise])[0]
-            if run.status == "pending":
-                self.describe_next(exercise, run)
-                return
-        self.all_done_line()
+        pending = self.course.next_pending(self.verdict, after)
+        if pending is None:
+            self.all_done_line()
+        else:
+            self.describe_next(*pending)
 
     def describe_next(self, exercise: Exercise, run: ExerciseRun) -> None:
         """The next exercise: its README, the files to edit, and the commands that check it."""
@@ -189,25 +183,10 @@ class App:
     def progress_words(run: ExerciseRun) -> str:
         """How far a pending exercise is, in a few words."""
         if run.problem is not None:
-            return problem_note(run.problem)
+            return run.problem.note
         failure = run.first_failure
         if failure is None:
             return "no test has failed"
         if run.complete:
             return f"{len(run.failures)} of {len(run.tests)} tests failing"
         return f"fails at test {run.tests.index(failure) + 1} of {run.collected}"
-
-
-def problem_note(problem: Problem) -> str:
-    """What kept the tests from judging the code, in a few words for a status line."""
-    name = Path(problem.where.file).name if problem.where else None
-    notes: dict[ProblemKind, str] = {
-        "syntax": f"a syntax error in {name}" if name else "a syntax error",
-        "import": f"{name} fails when imported" if name else "a file fails when imported",
-        "missing": "a file to edit is not there",
-        "collection": "a test file cannot be loaded",
-        "runner": "pytest could not run the tests",
-        "timeout": "timed out: an infinite loop?",
-        "crash": f"{name} ends the test process" if name else "the test process was ended",
-    }
-    return notes[problem.kind]

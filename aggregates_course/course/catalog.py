@@ -125,7 +125,7 @@ class Exercise:
 
 
 # Part of every fingerprint: changing it makes every cached result a cache miss.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 # Besides the exercise's folder, these decide a verdict: the course's root conftest
 # (Hypothesis profiles, --target), the shared test helpers, and the results plugin.

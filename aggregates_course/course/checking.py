@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import textwrap
 
-from aggregates_course.course.app import PROG, App, problem_note
+from aggregates_course.course.app import PROG, App
 from aggregates_course.course.catalog import Exercise
 from aggregates_course.course.console import Progress
 from aggregates_course.course.guidance import restore_advice
@@ -43,14 +43,15 @@ def status(app: App) -> int:
         if run.status == "missing":
             note = f"  ({app.absence(exercise)[0]})"
         elif run.problem is not None:
-            note = f"  ({problem_note(run.problem)})"
+            note = f"  ({run.problem.note})"
         out.line(f"  {label} {number:>2}. {exercise.title:<{width}}  {folder}{note}")
     out.line()
-    pending = app.course.next_pending(runs)
+    by_exercise = dict(zip(app.course.catalog, runs, strict=True))
+    pending = app.course.next_pending(by_exercise.__getitem__)
     if pending is None:
         app.all_done_line()
     else:
-        app.describe_next(pending, runs[app.course.catalog.index(pending)])
+        app.describe_next(*pending)
     return 0
 
 
@@ -117,16 +118,8 @@ def _show_problem(app: App, problem: Problem, exercise: Exercise) -> None:
         else:
             out.line(f"  Fix: {restore_advice(app.run, exercise)}.")
         return
-    title = {
-        "syntax": "Python cannot read this file",
-        "import": "this file fails while Python imports it",
-        "collection": "a test file cannot be loaded",
-        "runner": "the tests could not run",
-        "timeout": "the tests did not finish in time",
-        "crash": "your code ended the test process",
-    }[problem.kind]
     where = f"{problem.where}: " if problem.where else ""
-    out.line(out.style(f"{out.fail_mark} {where}{title}", "red", "bold"))
+    out.line(out.style(f"{out.fail_mark} {where}{problem.title}", "red", "bold"))
     if problem.source is not None and problem.where is not None:
         number = f"{problem.where.line}"
         out.line(f"    {number} | {problem.source}")

@@ -15,7 +15,6 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,15 +29,13 @@ T = TypeVar("T")
 
 
 def _record(run: ExerciseRun, state: CourseState) -> None:
-    """Cache ``run`` as the newest result for its files; note a first completion."""
+    """Cache ``run`` as the newest result for its files."""
     entries = state.results.setdefault(run.slug, {})
     entries.pop(run.fingerprint, None)
     entries[run.fingerprint] = run.to_json()
     # Several versions per exercise stay cached, so undoing an edit or a reset is instant.
     while len(entries) > CACHED_VERSIONS:
         del entries[next(iter(entries))]
-    if run.status == "done":
-        state.completed.setdefault(run.slug, datetime.now(UTC).isoformat())
 
 
 def _unchanged(state: CourseState) -> None:
@@ -150,7 +147,7 @@ class Course:
             if hit is not None:
                 runs[exercise.slug] = hit
             elif not exercise.available:
-                runs[exercise.slug] = ExerciseRun(exercise.slug, "missing")
+                runs[exercise.slug] = ExerciseRun(exercise.slug)
             else:
                 to_run.append(exercise)
         if to_run:
@@ -199,7 +196,7 @@ class Course:
             self.remember(run)
 
     def remember(self, run: ExerciseRun) -> None:
-        """Cache a fresh run and note a first completion (saved by :meth:`save`)."""
+        """Cache a fresh run (saved by :meth:`save`)."""
         if run.status == "missing":
             return
         step = functools.partial(_record, run)
@@ -235,11 +232,19 @@ class Course:
         if self.unsaved:
             self.update(_unchanged)
 
-    def next_pending(self, runs: Sequence[ExerciseRun]) -> Exercise | None:
-        """The first exercise, in course order, that is available and not done."""
-        by_slug = {run.slug: run for run in runs}
-        for exercise in self.catalog:
-            run = by_slug.get(exercise.slug)
-            if run is not None and run.status == "pending":
-                return exercise
+    def next_pending(
+        self, verdict: Callable[[Exercise], ExerciseRun], after: Exercise | None = None
+    ) -> tuple[Exercise, ExerciseRun] | None:
+        """The first pending exercise after ``after``, wrapping round; from the start without one.
+
+        ``verdict`` gives an exercise's run (cached or fresh); it is asked one
+        exercise at a time, in that order, only until a pending one is found.
+        ``None`` when no available exercise is pending.
+        """
+        order = list(self.catalog)
+        start = 0 if after is None else order.index(after) + 1
+        for exercise in order[start:] + order[:start]:
+            run = verdict(exercise)
+            if run.status == "pending":
+                return exercise, run
         return None

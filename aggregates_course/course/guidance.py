@@ -92,6 +92,9 @@ def reset(app: App, name: str | None, every: bool, yes: bool) -> int:
     else:
         exercises = [app.exercise(name or "")]
     backup_root = app.course.store.backups / timestamp()
+    # Done is what the cached runs of the files as they are now say; restoring the stubs
+    # ends that, and the learner is told so.
+    done = {e.slug for e in exercises if (run := app.course.cached(e)) and run.status == "done"}
     code = 0
     restored: list[Exercise] = []
     for exercise in exercises:
@@ -105,20 +108,21 @@ def reset(app: App, name: str | None, every: bool, yes: bool) -> int:
             restored.append(exercise)
         else:
             code = 1
-    if not _forget(app, restored, backup_root):
+    if not _forget(app, restored, done, backup_root):
         code = 1
     return code
 
 
-def _forget(app: App, exercises: list[Exercise], backup_root: Path) -> bool:
-    """Forget the hints seen and the completion of ``exercises``, keeping the state as it was.
+def _forget(app: App, exercises: list[Exercise], done: set[str], backup_root: Path) -> bool:
+    """Forget the hints seen of ``exercises``, keeping the state as it was in the backup.
 
-    Returns False (after a line on stderr) when the state could not be backed
-    up; nothing is forgotten then.
+    ``done`` are the slugs that were done before the reset: their completion
+    ends with it. Returns False (after a line on stderr) when the state could
+    not be backed up; nothing is forgotten then.
     """
     slugs = {exercise.slug for exercise in exercises}
     state = app.course.state
-    if not slugs & (set(state.hints) | set(state.completed)):
+    if not slugs & (set(state.hints) | done):
         return True  # nothing to forget
     kept = backup_root / STATE_FILE
     try:
@@ -133,7 +137,6 @@ def _forget(app: App, exercises: list[Exercise], backup_root: Path) -> bool:
     def forget(state: CourseState) -> None:
         for slug in slugs:
             state.hints.pop(slug, None)
-            state.completed.pop(slug, None)
 
     app.course.update(forget)
     names = ", ".join(sorted(slugs))

@@ -26,13 +26,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from aggregates_course.course.catalog import Exercise
+from aggregates_course.course.plugin_env import DONE_FD_ENV, REPORT_ENV, TIME_LIMIT_ENV
+
+__all__ = ["DONE_FD_ENV", "REPORT_ENV", "TIME_LIMIT_ENV"]  # what a launcher sets, for its callers
 
 PLUGIN = "aggregates_course.course.pytest_results"
-# What the plugin reads (the one definition of each name): where to write the report, the
-# run's time limit, and the pipe the warm runner waits on until the report is written.
-REPORT_ENV = "AGGREGATES_COURSE_REPORT"
-TIME_LIMIT_ENV = "AGGREGATES_COURSE_TIME_LIMIT"
-DONE_FD_ENV = "AGGREGATES_COURSE_DONE_FD"
 DEFAULT_TIME_LIMIT = 30.0
 # The plugin stops a run at its limit itself, with a stack dump; the launcher kills a
 # pytest that is still alive this long after the limit (stuck before the plugin loaded).

@@ -12,9 +12,11 @@ from __future__ import annotations
 import io
 import tokenize
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from aggregates_course.course import shapes
 from aggregates_course.course.catalog import Exercise
 from aggregates_course.course.files import trouble, what_stands_there
 from aggregates_course.course.outcomes import ExerciseRun, Location, Problem, TestResult
@@ -161,14 +163,20 @@ def read_report(
     learner's file was being imported or compiled; a run in which no test
     passed or failed proves nothing, and says so as a ``runner`` problem.
     """
-    stamp = fingerprint
     frames = Frames(exercise)
+    failures = [entry["failure"] for entry in document["tests"] if entry.get("failure")]
+    for part in (*document["tests"], *failures, *document["collection_errors"]):
+        # A learner's message may hold anything; the run is cached, and the cache keeps text
+        # only as shapes.text allows.
+        for key in ("message", "steps"):
+            if isinstance(part.get(key), str):
+                part[key] = shapes.plausible(part[key])
     for error in document["collection_errors"]:
         broken = _learner_problem(frames, error) or Problem(
             "collection", error["message"], frames.pick(error["frames"])[0]
         )
         return ExerciseRun(
-            exercise.slug, "pending", problem=broken, duration=duration, fingerprint=stamp
+            exercise.slug, problem=broken, duration=duration, fingerprint=fingerprint
         )
     tests: list[TestResult] = []
     problem: Problem | None = None
@@ -176,33 +184,15 @@ def read_report(
         failure = entry.get("failure")
         if failure and problem is None:
             problem = _learner_problem(frames, failure)
-        tests.append(
-            TestResult(
-                id=entry["id"],
-                file=entry["file"],
-                line=int(entry["line"]),
-                status=entry["status"],
-                duration=float(entry["duration"]),
-                message=entry.get("message"),
-                steps=entry.get("steps"),
-                where=frames.pick(failure["frames"])[0] if failure else None,
-            )
-        )
+        test = TestResult.from_json(entry, f"the report's test {entry.get('id')!r}")
+        tests.append(replace(test, where=frames.pick(failure["frames"])[0]) if failure else test)
     collected = int(document.get("collected", len(tests)))
-    passed = any(test.status == "passed" for test in tests)
-    failed = any(test.status in ("failed", "error") for test in tests)
-    if problem is None and not passed and not failed:
+    judged = any(test.status in ("passed", "failed", "error") for test in tests)
+    if problem is None and not judged:
         # Nothing failed, yet nothing passed: no test ran, so nothing is proven either way.
         problem = Problem(
             "runner", f"no test of {exercise.slug} ran ({collected} collected, none passed)"
         )
     return ExerciseRun(
-        exercise.slug,
-        "done" if problem is None and passed and not failed else "pending",
-        tuple(tests),
-        problem,
-        duration,
-        fingerprint=stamp,
-        complete=len(tests) == collected,
-        collected=collected,
+        exercise.slug, tuple(tests), problem, duration, fingerprint=fingerprint, collected=collected
     )

@@ -55,7 +55,7 @@ from typing import Any, get_args
 
 from aggregates_course.course.app import App
 from aggregates_course.course.catalog import Exercise
-from aggregates_course.course.outcomes import ExerciseRun, Location, ProblemKind
+from aggregates_course.course.outcomes import ExerciseRun, ProblemKind, Status, TestStatus
 
 SCHEMA_ID = "aggregates-course/results/1"
 
@@ -79,7 +79,7 @@ _TEST: dict[str, Any] = {
         "name": {"type": "string"},
         "file": {"type": "string"},
         "line": {"type": "integer"},
-        "status": {"enum": ["passed", "failed", "error", "skipped"]},
+        "status": {"enum": list(get_args(TestStatus))},
         "message": _NULLABLE_STRING,
         "steps": _NULLABLE_STRING,
         "duration": {"type": "number"},
@@ -117,7 +117,7 @@ _EXERCISE: dict[str, Any] = {
         "slug": {"type": "string"},
         "title": {"type": "string"},
         "folder": {"type": "string"},
-        "status": {"enum": ["done", "pending", "missing"]},
+        "status": {"enum": list(get_args(Status))},
         "check_command": {"type": "string"},
         "cached": {"type": "boolean"},
         "duration": {"type": "number"},
@@ -147,12 +147,6 @@ RESULTS_SCHEMA: dict[str, Any] = {
 }
 
 
-def _location(where: Location | None) -> dict[str, Any] | None:
-    if where is None:
-        return None
-    return {"file": where.file, "line": where.line, "function": where.function}
-
-
 def results_document(
     course_root: str, exercises: Sequence[Exercise], runs: Sequence[ExerciseRun]
 ) -> dict[str, Any]:
@@ -179,18 +173,7 @@ def results_document(
                     "line": problem.where.line if problem.where else None,
                 },
                 "tests": [
-                    {
-                        "id": test.id,
-                        "name": test.name,
-                        "file": test.file,
-                        "line": test.line,
-                        "status": test.status,
-                        "message": test.message,
-                        "steps": test.steps,
-                        "duration": test.duration,
-                        "where": _location(test.where),
-                    }
-                    for test in run.tests
+                    {"id": test.id, "name": test.name} | test.to_json() for test in run.tests
                 ],
             }
         )

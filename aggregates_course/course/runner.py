@@ -67,10 +67,10 @@ def run_exercise(
     started = time.monotonic()
     stamp = exercise.fingerprint()
     if not exercise.available:
-        return ExerciseRun(exercise.slug, "missing", fingerprint=stamp)
+        return ExerciseRun(exercise.slug, fingerprint=stamp)
     problem = syntax_problem(exercise)
     if problem is not None:
-        return ExerciseRun(exercise.slug, "pending", problem=problem, fingerprint=stamp)
+        return ExerciseRun(exercise.slug, problem=problem, fingerprint=stamp)
     with tempfile.TemporaryDirectory(prefix="aggregates-course-") as scratch:
         report = Path(scratch) / "report.json"
         launched = launch(
@@ -91,10 +91,12 @@ def run_exercise(
             document = json.loads(report.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             broken = _unfinished_problem(exercise, report, launched, limit)
-            return ExerciseRun(
-                exercise.slug, "pending", problem=broken, duration=duration, fingerprint=stamp
-            )
-    return read_report(exercise, document, duration=duration, fingerprint=stamp)
+            return ExerciseRun(exercise.slug, problem=broken, duration=duration, fingerprint=stamp)
+    try:
+        return read_report(exercise, document, duration=duration, fingerprint=stamp)
+    except (KeyError, TypeError, ValueError) as error:  # a report this CLI's plugin never writes
+        broken = Problem("runner", f"pytest's report could not be read: {error}")
+        return ExerciseRun(exercise.slug, problem=broken, duration=duration, fingerprint=stamp)
 
 
 def _tail(text: str, lines: int = 15) -> str:

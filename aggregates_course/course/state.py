@@ -1,7 +1,7 @@
 """The learner's progress, kept in one git-ignored folder: ``<course>/.aggregates-course/``.
 
-Everything the CLI remembers lives there: ``state.json`` (exercises completed,
-hint tiers shown, cached test results), ``state.lock`` and ``backups/`` (a
+Everything the CLI remembers lives there: ``state.json`` (hint tiers shown,
+cached test results, from which what is done follows), ``state.lock`` and ``backups/`` (a
 learner's files, saved before ``reset`` overwrites them).
 
 Invariants:
@@ -40,7 +40,10 @@ from aggregates_course.course.lock import StateLock
 STATE_FOLDER = ".aggregates-course"
 STATE_FILE = "state.json"
 LOCK_FILE = "state.lock"
-STATE_VERSION = 1
+STATE_VERSION = 2
+#: Versions this CLI reads and rewrites as its own: 1 also kept when each exercise was first
+#: completed, which now follows from its cached results.
+READABLE_VERSIONS = (1, STATE_VERSION)
 CORRUPT_SUFFIX = ".corrupt-"
 
 
@@ -79,15 +82,13 @@ class NewerState(StateError):
 class CourseState:
     """What the CLI remembers between runs.
 
-    ``completed`` maps a slug to when its tests first all passed; ``hints``
-    maps a slug to how many hint tiers were shown (0 to the number of tiers);
+    ``hints`` maps a slug to how many hint tiers were shown (0 to the number of tiers);
     ``results`` maps a slug to ``{fingerprint: run}``: the cached outcome of
     its tests for each recent version of its files (oldest first). Each run is
     checked when it is read (``outcomes.ExerciseRun.from_json``); one that fails
     its checks is a cache miss.
     """
 
-    completed: dict[str, str] = field(default_factory=dict)
     hints: dict[str, int] = field(default_factory=dict)
     results: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
@@ -95,7 +96,6 @@ class CourseState:
         """The document written to ``state.json``."""
         return {
             "version": STATE_VERSION,
-            "completed": self.completed,
             "hints": self.hints,
             "results": self.results,
         }
@@ -107,12 +107,13 @@ class CourseState:
         version = document.get("version")
         if isinstance(version, int) and not isinstance(version, bool) and version > STATE_VERSION:
             raise NewerVersion(version)
-        if isinstance(version, bool) or version != STATE_VERSION:
+        if isinstance(version, bool) or version not in READABLE_VERSIONS:
             raise shapes.ShapeError(f"version is {version!r}, not {STATE_VERSION}")
-        completed: dict[str, str] = {}
-        for slug, when in shapes.mapping(document.get("completed"), "completed").items():
-            where = f"completed.{shapes.text(slug, 'a slug in completed')}"
-            completed[slug] = _moment(shapes.text(when, where), where)
+        if version == 1:
+            # Checked, then dropped: a damaged version-1 file is still damage.
+            for slug, when in shapes.mapping(document.get("completed"), "completed").items():
+                where = f"completed.{shapes.text(slug, 'a slug in completed')}"
+                _moment(shapes.text(when, where), where)
         hints = {
             shapes.text(slug, "a slug in hints"): shapes.integer(
                 count, f"hints.{slug}", low=0, high=len(HINT_TIERS)
@@ -128,15 +129,14 @@ class CourseState:
                 )
                 for stamp, run in shapes.mapping(runs, where).items()
             }
-        return cls(completed, hints, results)
+        return cls(hints, results)
 
 
-def _moment(value: str, where: str) -> str:
+def _moment(value: str, where: str) -> None:
     try:
         datetime.fromisoformat(value)
     except ValueError:
         raise shapes.ShapeError(f"{where} is not a date and time") from None
-    return value
 
 
 def _finite(literal: str) -> float:
