@@ -35,9 +35,9 @@ from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.decoys import discover_decoys
 from aggregates_course.course.launch import PLUGIN, REPORT_ENV
 from aggregates_course.course.outcomes import ExerciseRun, Problem
-from aggregates_course.course.pristine import load_manifest
 from aggregates_course.course.pytest_results import ResultsReporter
 from aggregates_course.course.reading import read_report
+from aggregates_course.course.shipped import load_manifest
 from aggregates_course.course.target import configure_target, current_target
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent

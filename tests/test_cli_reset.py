@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from aggregates_course.course.pristine import pristine_path
+from aggregates_course.course.shipped import pristine_path
 from tests.cli_state_support import STATE, needs_posix_modes
 from tests.test_cli_support import EX01, EX02, run_cli, solve, warm_course
 

@@ -9,7 +9,7 @@ from hypothesis import settings
 
 from aggregates_course.course.decoys import Decoy
 from aggregates_course.course.outcomes import ExerciseRun
-from aggregates_course.course.pristine import load_manifest
+from aggregates_course.course.shipped import load_manifest
 from aggregates_course.course.target import current_target
 from tests.course_gate import (
     CATALOG,

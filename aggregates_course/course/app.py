@@ -20,7 +20,7 @@ from aggregates_course.course.catalog import Exercise, UnknownExercise, find_exe
 from aggregates_course.course.checkout import Course
 from aggregates_course.course.console import Console, Progress
 from aggregates_course.course.outcomes import ExerciseRun
-from aggregates_course.course.pristine import PristineError, load_manifest
+from aggregates_course.course.shipped import PristineError, load_manifest
 
 PROG = "aggregates-course"
 

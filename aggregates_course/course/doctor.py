@@ -27,7 +27,7 @@ from aggregates_course.course.console import Console
 from aggregates_course.course.files import trouble, what_stands_there
 from aggregates_course.course.guidance import restore_advice
 from aggregates_course.course.outcomes import ExerciseRun
-from aggregates_course.course.pristine import PristineError, load_manifest
+from aggregates_course.course.shipped import PristineError, load_manifest
 from aggregates_course.course.state import CourseState, StateError, StateStore
 
 

@@ -13,16 +13,19 @@ manifest hash never overwrites anything.
 
 from __future__ import annotations
 
-import difflib
-import shutil
 import sys
 from pathlib import Path
 
 from aggregates_course.course.app import PROG, App, UsageError
 from aggregates_course.course.catalog import HINT_TIERS, Exercise
-from aggregates_course.course.files import trouble, write_atomically
-from aggregates_course.course.pristine import PristineError, load_manifest
-from aggregates_course.course.state import STATE_FILE, STATE_FOLDER, CourseState, encode, timestamp
+from aggregates_course.course.files import timestamp, trouble, write_atomically
+from aggregates_course.course.shipped import (
+    PristineError,
+    load_manifest,
+    restore_stub,
+    solution_diff,
+)
+from aggregates_course.course.state import STATE_FILE, STATE_FOLDER, CourseState, encode
 
 
 def hint(app: App, name: str | None, *, again: str = "Run it again") -> int:
@@ -163,50 +166,22 @@ def restore_advice(run: str, exercise: Exercise) -> str:
 
 
 def _restore(app: App, exercise: Exercise, file_name: str, stub: bytes, backup_root: Path) -> bool:
-    """Put one stub back, backing up the learner's version (or a folder in its place) first.
+    """Put one stub back (see :func:`~aggregates_course.course.shipped.restore_stub`) and say so.
 
     Returns False after one line on stderr (the path, what is wrong, what to
-    do) when the file cannot be read, backed up or written; the learner's
-    file is then unchanged.
+    do) when the file cannot be read, backed up or written.
     """
-    path = exercise.folder / file_name
-    shown = f"exercises/{exercise.slug}/{file_name}"
-    backup = backup_root / exercise.slug / file_name
-    if path.is_dir() and not path.is_symlink():
-        try:
-            backup.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(path, backup)
-        except OSError as error:
-            app.err.line(
-                f"{PROG}: cannot move the folder {shown} out of the way: "
-                f"{trouble(error, path)}; nothing changed"
-            )
-            return False
-        app.out.line(f"The folder that stood at {shown} is moved to {backup}")
-    try:
-        current = path.read_bytes() if path.exists() else None
-    except OSError as error:
-        app.err.line(f"{PROG}: cannot reset {shown}: {trouble(error, path)}; nothing changed")
-        return False
-    if current == stub:
+    restored = restore_stub(exercise, file_name, stub, backup_root)
+    shown = restored.shown
+    if restored.moved_folder is not None:
+        app.out.line(f"The folder that stood at {shown} is moved to {restored.moved_folder}")
+    if restored.already:
         app.out.line(f"{shown} is already the original stub.")
         return True
-    kept = "nothing changed"
-    if current is not None:
-        try:
-            write_atomically(backup, current)
-        except OSError as error:
-            app.err.line(
-                f"{PROG}: cannot back up {shown}, so it was not reset: "
-                f"{trouble(error, backup)}; nothing changed"
-            )
-            return False
-        app.out.line(f"Your version of {shown} is saved in {backup}")
-        kept = f"your version is unchanged (a copy is in {backup})"
-    try:
-        write_atomically(path, stub)
-    except OSError as error:
-        app.err.line(f"{PROG}: cannot restore {shown}: {trouble(error, path)}; {kept}")
+    if restored.backup is not None:
+        app.out.line(f"Your version of {shown} is saved in {restored.backup}")
+    if restored.failure is not None:
+        app.err.line(f"{PROG}: {restored.failure}")
         return False
     app.out.line(f"{app.out.ok_mark} {shown} is the original stub again.")
     return True
@@ -240,21 +215,11 @@ def solution(app: App, name: str, give_up: bool) -> int:
         out.line(f"To see it anyway: {app.run} solution {exercise.slug} --give-up")
         return 1
     try:
-        manifest = load_manifest(app.course.root)
-        for file_name in exercise.files:
-            stub = manifest.pristine_bytes(exercise, file_name).decode("utf-8")
-            solved = (exercise.solution_folder / file_name).read_text(encoding="utf-8")
-            diff = difflib.unified_diff(
-                stub.splitlines(keepends=True),
-                solved.splitlines(keepends=True),
-                fromfile=f"stub/{exercise.slug}/{file_name}",
-                tofile=f"solution/{exercise.slug}/{file_name}",
-            )
-            for line in diff:
-                text = line.rstrip("\n")
-                colour = {"+": "green", "-": "red", "@": "cyan"}.get(text[:1], "")
-                out.line(out.style(text, colour) if colour else text)
+        lines = solution_diff(load_manifest(app.course.root), exercise)
     except (PristineError, OSError) as error:
         app.err.line(f"{PROG}: cannot show the solution: {error}")
         return 1
+    for text in lines:
+        colour = {"+": "green", "-": "red", "@": "cyan"}.get(text[:1], "")
+        out.line(out.style(text, colour) if colour else text)
     return 0

@@ -28,13 +28,13 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aggregates_course.course import shapes
 from aggregates_course.course.catalog import HINT_TIERS
-from aggregates_course.course.files import trouble, write_atomically
+from aggregates_course.course.files import timestamp, trouble, write_atomically
 from aggregates_course.course.lock import StateLock
 
 STATE_FOLDER = ".aggregates-course"
@@ -45,11 +45,6 @@ STATE_VERSION = 2
 #: completed, which now follows from its cached results.
 READABLE_VERSIONS = (1, STATE_VERSION)
 CORRUPT_SUFFIX = ".corrupt-"
-
-
-def timestamp() -> str:
-    """A sortable UTC timestamp that is safe in file names on every platform."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 class StateError(Exception):
