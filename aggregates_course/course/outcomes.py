@@ -186,19 +186,6 @@ class Problem:
     source: str | None = None
     offset: int | None = None
 
-    @property
-    def title(self) -> str:
-        """The headline ``check`` shows above the problem."""
-        return PROBLEM_WORDS[self.kind].title
-
-    @property
-    def note(self) -> str:
-        """What kept the tests from judging the code, in a few words for a status line."""
-        words = PROBLEM_WORDS[self.kind]
-        if self.where is None or words.in_file is None:
-            return words.note
-        return words.in_file.format(file=PurePosixPath(self.where.file).name)
-
     def to_json(self) -> dict[str, Any]:
         """Every field, ``where`` as :meth:`Location.to_json`; :meth:`from_json` reads it back."""
         return {
@@ -226,6 +213,19 @@ class Problem:
             if offset is None
             else shapes.integer(offset, "problem.offset", high=len(source or "") + 1),
         )
+
+    @property
+    def title(self) -> str:
+        """The headline ``check`` shows above the problem."""
+        return PROBLEM_WORDS[self.kind].title
+
+    @property
+    def note(self) -> str:
+        """What kept the tests from judging the code, in a few words for a status line."""
+        words = PROBLEM_WORDS[self.kind]
+        if self.where is None or words.in_file is None:
+            return words.note
+        return words.in_file.format(file=PurePosixPath(self.where.file).name)
 
 
 @dataclass(frozen=True)

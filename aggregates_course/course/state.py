@@ -60,6 +60,12 @@ class StateError(Exception):
         self.what = what
         self.fix = fix
 
+    @classmethod
+    def of(cls, error: OSError, path: Path, doing: str, then: str) -> StateError:
+        """``<doing>: <what is wrong with path>``, and the fix for that followed by ``then``."""
+        problem = trouble(error, path)
+        return cls(f"{doing}: {problem.what}", f"{problem.fix}{then}")
+
 
 class NewerVersion(shapes.ShapeError):
     """The state file was written by a newer aggregates-course: its format is not this one's."""
@@ -227,10 +233,11 @@ class StateStore:
                 change(state)
                 write_atomically(self.path, encode(state))
         except OSError as error:
-            problem = trouble(error, self.path)
-            raise StateError(
-                f"cannot save your progress: {problem.what}",
-                f"{problem.fix} (until then, hints and results are not remembered)",
+            raise StateError.of(
+                error,
+                self.path,
+                "cannot save your progress",
+                " (until then, hints and results are not remembered)",
             ) from error
         return state
 
@@ -245,10 +252,11 @@ class StateStore:
             # A save will say what is in the way.
             return CourseState()
         except OSError as error:
-            problem = trouble(error, self.path)
-            raise StateError(
-                f"cannot read your progress: {problem.what}",
-                f"{problem.fix}, or move it away to start afresh (it was left as it was)",
+            raise StateError.of(
+                error,
+                self.path,
+                "cannot read your progress",
+                ", or move it away to start afresh (it was left as it was)",
             ) from error
         try:
             return decode(content)
@@ -273,10 +281,11 @@ class StateStore:
         try:
             os.replace(self.path, aside)
         except OSError as error:
-            problem = trouble(error, self.path)
-            raise StateError(
-                f"{self.path} is damaged ({reason}) and could not be moved aside: {problem.what}",
-                f"{problem.fix}, or move the damaged file away yourself",
+            raise StateError.of(
+                error,
+                self.path,
+                f"{self.path} is damaged ({reason}) and could not be moved aside",
+                ", or move the damaged file away yourself",
             ) from error
         self.recovered_from = aside
         self.warn(
