@@ -29,7 +29,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from hypothesis import settings
 
 from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.decoys import discover_decoys
@@ -38,7 +37,6 @@ from aggregates_course.course.outcomes import ExerciseRun, Problem
 from aggregates_course.course.pytest_results import ResultsReporter
 from aggregates_course.course.reading import read_report
 from aggregates_course.course.shipped import load_manifest
-from aggregates_course.course.target import configure_target, current_target
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = COURSE_ROOT / "exercises"
@@ -212,16 +210,8 @@ def run_exercise(
         return _run_in_a_fresh_process(pytester, exercise, arguments)
     reporter = ResultsReporter()
     plugins: list[object] = [reporter] if imports is None else [reporter, imports]
-    # The inner run sets its Hypothesis profile and --target globally; give the outer
-    # session its own back.
-    outer_profile = settings.get_current_profile_name()
-    outer_target = current_target()
-    try:
-        with fenced_off_learner_files():
-            pytester.inline_run(*arguments, plugins=plugins)
-    finally:
-        settings.load_profile(outer_profile)
-        configure_target(COURSE_ROOT, outer_target)
+    with fenced_off_learner_files():
+        pytester.inline_run(*arguments, plugins=plugins)
 
     return read_report(exercise, reporter.document(), duration=0.0, fingerprint="")
 
