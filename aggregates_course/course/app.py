@@ -3,7 +3,7 @@
 :class:`App` carries the course, the two consoles and how the learner
 started the CLI (:class:`Invocation`), and answers the questions every
 command asks: which exercise a name means, which one the learner is on, and
-what to do next. The commands themselves live in
+what to do next, in words. The commands themselves live in
 :mod:`~aggregates_course.course.checking` (``status``, ``check``),
 :mod:`~aggregates_course.course.watch`, :mod:`~aggregates_course.course.guidance`
 (``hint``, ``reset``, ``solution``), :mod:`~aggregates_course.course.results`
@@ -20,6 +20,7 @@ from aggregates_course.course.catalog import Exercise, UnknownExercise, find_exe
 from aggregates_course.course.checkout import Course
 from aggregates_course.course.console import Console, Progress
 from aggregates_course.course.outcomes import ExerciseRun
+from aggregates_course.course.render import progress_words
 from aggregates_course.course.shipped import PristineError, load_manifest
 
 PROG = "aggregates-course"
@@ -168,7 +169,7 @@ class App:
         out = self.out
         out.line(
             out.style(f"Next: exercise {self.number(exercise)}, {exercise.title}", "bold")
-            + f"  ({self.progress_words(run)})"
+            + f"  ({progress_words(run)})"
         )
         readme = exercise.readme.relative_to(exercise.root).as_posix()
         files = ", ".join(f"exercises/{exercise.slug}/{name}" for name in exercise.files)
@@ -178,15 +179,3 @@ class App:
         out.line(f"          (or {self.run} watch, which checks again on every save;")
         out.line(f"          or {self.invocation.pytest} exercises/{exercise.slug})")
         out.line(f"  stuck?  {self.run} hint")
-
-    @staticmethod
-    def progress_words(run: ExerciseRun) -> str:
-        """How far a pending exercise is, in a few words."""
-        if run.problem is not None:
-            return run.problem.note
-        failure = run.first_failure
-        if failure is None:
-            return "no test has failed"
-        if run.complete:
-            return f"{len(run.failures)} of {len(run.tests)} tests failing"
-        return f"fails at test {run.tests.index(failure) + 1} of {run.collected}"

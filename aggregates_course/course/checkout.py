@@ -1,11 +1,12 @@
-"""A learner's course checkout: its catalog, its state, and the cache of test results.
+"""Progress: a learner's checkout, its state, its cache of results, and what is next.
 
 :class:`Course` answers "what is this exercise's verdict?" from the state
 file when the exercise's files are unchanged, and runs the tests
 (:func:`~aggregates_course.course.runner.run_exercise`) when they are not,
-several exercises at once. Every change to the state is a step replayed on
-the file as it is on disk when saved, under the state lock, so two CLI
-processes never lose each other's changes.
+several exercises at once; and "which exercise is next?"
+(:meth:`Course.next_pending`, the one definition). Every change to the
+state is a step replayed on the file as it is on disk when saved, under the
+state lock, so two CLI processes never lose each other's changes.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Writing the learner's files and the course's state safely, and saying why it failed.
+"""The file system, safely: atomic writes, sortable names, and why an operation failed.
 
 One job, the file system: :func:`write_atomically` replaces a file so that a
 reader sees the old content or the new, never a mix, and the file keeps its

@@ -1,14 +1,14 @@
-"""``hint``, ``reset`` and ``solution``: help for a learner who is stuck, or done.
+"""``hint``, ``reset`` and ``solution``: the commands for a learner who is stuck, or done.
 
 ``hint`` shows the next of an exercise's three hint tiers and remembers it;
-``reset`` puts the original stub back from the course's snapshot, backing up
-the learner's file first, and starts the exercise over (its hints and its
-completion are forgotten); ``solution`` shows how the solution differs from
-the stub, once the exercise passes (or when the learner gives up).
+``reset`` puts the original stubs back and starts the exercise over (its
+hints are forgotten, and it is no longer done); ``solution`` shows how the
+solution differs from the stub, once the exercise passes (or when the
+learner gives up). The file work is :mod:`~aggregates_course.course.shipped`'s;
+these commands ask, word what it did, and keep the state.
 
-Invariant: nothing the learner wrote, and nothing the CLI remembered, is
-overwritten or forgotten without a backup, and a snapshot that fails its
-manifest hash never overwrites anything.
+Invariant: nothing the CLI remembered is forgotten without a backup of the
+state as it was.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from aggregates_course.course.app import PROG, App, UsageError
 from aggregates_course.course.catalog import HINT_TIERS, Exercise
 from aggregates_course.course.files import timestamp, trouble, write_atomically
+from aggregates_course.course.render import progress_words
 from aggregates_course.course.shipped import (
     PristineError,
     load_manifest,
@@ -208,7 +209,7 @@ def solution(app: App, name: str, give_up: bool) -> int:
     run = app.runs([exercise])[0]
     if run.status != "done" and not give_up:
         out.line(
-            f"{exercise.slug} is still pending ({app.progress_words(run)}). "
+            f"{exercise.slug} is still pending ({progress_words(run)}). "
             "The solution is shown once your tests pass:"
         )
         out.line(f"  {app.run} check {exercise.slug}")

@@ -1,4 +1,4 @@
-"""Run an exercise's tests once and turn what pytest left into an :class:`ExerciseRun`.
+"""Run an exercise's tests once: start pytest, and explain a run that left no report.
 
 :func:`run_exercise` first compiles the learner's files, so that a syntax
 error is reported as a file and a line, never as ten identical test
