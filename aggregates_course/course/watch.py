@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -176,23 +176,25 @@ def _loop(
             if upcoming[0] != exercise:
                 exercise, snapshot = upcoming[0], _snapshot(upcoming[0])
         _watching_line(app, exercise, keys)
-        for event in _events(exercise, snapshot, state, keys, interval):
-            action = state.on(event)
-            if action == "check":
-                break
-            if action == "quit":
-                app.out.line("Stopped watching.")
-                return 0
-            if action == "gone":
-                return 0  # nothing can be shown any more
-            if action == "time up":
-                app.out.line("Watch time limit reached.")
-                return code
-            try:
-                if action != "wait" and _act(app, exercise, action, keys, state):
+        # Closed as soon as the loop leaves it, so the folder's watch ends with the wait.
+        with contextlib.closing(_events(exercise, snapshot, state, keys, interval)) as events:
+            for event in events:
+                action = state.on(event)
+                if action == "check":
                     break
-            except EOFError:  # the terminal closed while the reset question was open
-                return 0
+                if action == "quit":
+                    app.out.line("Stopped watching.")
+                    return 0
+                if action == "gone":
+                    return 0  # nothing can be shown any more
+                if action == "time up":
+                    app.out.line("Watch time limit reached.")
+                    return code
+                try:
+                    if action != "wait" and _act(app, exercise, action, keys, state):
+                        break
+                except EOFError:  # the terminal closed while the reset question was open
+                    return 0
 
 
 def _act(
@@ -227,7 +229,7 @@ def _events(
     state: WatchState,
     keys: Keys | None,
     interval: float,
-) -> Iterator[Event]:
+) -> Generator[Event, None, None]:
     """The events of one wait: saves, keys and ticks, until the consumer stops asking."""
     folder_events = FolderEvents.open(exercise.folder)
     try:
