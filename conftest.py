@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from aggregates_course.course.target import configure_target
+from aggregates_course.course.target import configure_target, release_target
 
 COURSE_ROOT = Path(__file__).parent
 
@@ -66,8 +66,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# A session selects its target and its Hypothesis profile, and gives both back when it
+# ends: a session run inside another (the course gate's, through pytester) leaves the
+# outer one's as they were. First, so the profile is noted before Hypothesis loads its own.
+_PROFILE_BEFORE = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_PROFILE_BEFORE] = settings.get_current_profile_name()
     configure_target(COURSE_ROOT, str(config.getoption("--target")))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    release_target()
+    settings.load_profile(config.stash[_PROFILE_BEFORE])
 
 
 # Every Python block in docs/ and in README.md runs as a test, so the prose cannot

@@ -24,21 +24,19 @@ import os
 import shutil
 import subprocess
 import sys
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from hypothesis import settings
 
 from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.decoys import discover_decoys
 from aggregates_course.course.launch import PLUGIN, REPORT_ENV
-from aggregates_course.course.pristine import load_manifest
-from aggregates_course.course.pytest_results import describe_failure
-from aggregates_course.course.target import configure_target, current_target
+from aggregates_course.course.outcomes import ExerciseRun, Problem
+from aggregates_course.course.pytest_results import ResultsReporter
+from aggregates_course.course.reading import read_report
+from aggregates_course.course.shipped import load_manifest
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = COURSE_ROOT / "exercises"
@@ -127,29 +125,35 @@ def course_copy(destination: Path) -> Path:
     return write_shipped_stubs(destination / "exercises").parent
 
 
-@dataclass(frozen=True)
-class Failure:
-    """One failed test: its node id and its message as the learner's check shows it."""
+def errors(run: ExerciseRun) -> list[str]:
+    """What kept a gate run from judging cleanly: a problem, or a test's setup or teardown.
 
-    test: str
-    message: str
+    Empty for a run in which every test passed or failed as a test.
+    """
+    problems = [f"{run.problem.kind}: {run.problem.message}"] if run.problem is not None else []
+    return problems + [
+        f"{test.id} (setup or teardown)" for test in run.tests if test.status == "error"
+    ]
 
 
-@dataclass(frozen=True)
-class GateRun:
-    """Outcomes of one in-process run, per test module."""
+def modules(run: ExerciseRun, status: str) -> set[str]:
+    """The test modules of ``run`` with at least one test of ``status`` (``passed``, ``failed``)."""
+    return {test.id.split("::")[0] for test in run.tests if test.status == status}
 
-    passed: dict[str, int]
-    failed: dict[str, int]
-    errors: list[str]
-    first_failure: str
-    imported_files: frozenset[Path]
-    failures: tuple[Failure, ...] = ()
-    """Every failed test in the order it ran (the docs quote these; see docs/hooks)."""
 
-    @property
-    def total_failed(self) -> int:
-        return sum(self.failed.values())
+class ImportRecorder:
+    """A pytest plugin noting every module file loaded by the end of a run.
+
+    pytester restores ``sys.modules`` after an in-process run, so the modules
+    the run imported must be read before that, at session finish.
+    """
+
+    def __init__(self) -> None:
+        self.files: frozenset[Path] = frozenset()
+
+    def pytest_sessionfinish(self) -> None:
+        files = (getattr(module, "__file__", None) for module in list(sys.modules.values()))
+        self.files = frozenset(Path(file).resolve() for file in files if file)
 
 
 def run_exercise(
@@ -161,8 +165,9 @@ def run_exercise(
     profile: str = "gate",
     select: str = "",
     fresh_process: bool = False,
-) -> GateRun:
-    """Run ``exercises/<slug>`` against ``target``; count outcomes per test module.
+    imports: ImportRecorder | None = None,
+) -> ExerciseRun:
+    """Run ``exercises/<slug>`` against ``target``: the same ExerciseRun ``check`` reads.
 
     ``first_failure_only`` stops at the first failing test, for runs that only
     need to prove that something fails. ``profile`` is the Hypothesis profile;
@@ -170,7 +175,8 @@ def run_exercise(
     The run is in this process, unless ``fresh_process`` asks for a new one, as
     a learner's or an instructor's command has: Hypothesis draws on constants
     from every module already imported, so only a fresh process finds the
-    counterexample that command finds (it records no imported files).
+    counterexample that command finds. ``imports``, when given, notes the
+    files an in-process run imported.
 
     Only the test files the course shipped run (a learner's own test file in
     the folder does not). Raises ValueError for a target that lacks a file
@@ -201,36 +207,13 @@ def run_exercise(
         *(["-k", select] if select else []),
     ]
     if fresh_process:
-        return _run_in_a_fresh_process(pytester, arguments)
-    imports = _ImportRecorder()
-    failures = _FailureRecorder()
-    # The inner run sets its Hypothesis profile and --target globally; give the outer
-    # session its own back.
-    outer_profile = settings.get_current_profile_name()
-    outer_target = current_target()
-    try:
-        with fenced_off_learner_files():
-            recorder = pytester.inline_run(*arguments, plugins=[imports, failures])
-    finally:
-        settings.load_profile(outer_profile)
-        configure_target(COURSE_ROOT, outer_target)
+        return _run_in_a_fresh_process(pytester, exercise, arguments)
+    reporter = ResultsReporter()
+    plugins: list[object] = [reporter] if imports is None else [reporter, imports]
+    with fenced_off_learner_files():
+        pytester.inline_run(*arguments, plugins=plugins)
 
-    passed: dict[str, int] = defaultdict(int)
-    failed: dict[str, int] = defaultdict(int)
-    errors: list[str] = [str(report.nodeid) for report in recorder.getfailedcollections()]
-    first_failure = ""
-    for report in recorder.getreports("pytest_runtest_logreport"):
-        module = report.nodeid.split("::")[0]
-        if report.when == "call" and report.passed:
-            passed[module] += 1
-        elif report.failed and report.when == "call":
-            failed[module] += 1
-            first_failure = first_failure or str(report.longrepr)
-        elif report.failed:
-            errors.append(f"{report.nodeid} ({report.when})")
-    return GateRun(
-        dict(passed), dict(failed), errors, first_failure, imports.files, tuple(failures.failures)
-    )
+    return read_report(exercise, reporter.document(), duration=0.0, fingerprint="")
 
 
 def _target_folder(target: str | Path) -> Path:
@@ -270,7 +253,9 @@ def fenced_off_learner_files(files: frozenset[Path] = LEARNER_FILES) -> Iterator
         sys.meta_path.remove(fence)
 
 
-def _run_in_a_fresh_process(pytester: pytest.Pytester, arguments: list[str]) -> GateRun:
+def _run_in_a_fresh_process(
+    pytester: pytest.Pytester, exercise: Exercise, arguments: list[str]
+) -> ExerciseRun:
     # The CLI's own plugin writes each test's outcome and message, worded as check words it.
     report = pytester.path / "report.json"
     command = [sys.executable, "-m", "pytest", *arguments, "-p", PLUGIN]
@@ -288,51 +273,8 @@ def _run_in_a_fresh_process(pytester: pytest.Pytester, arguments: list[str]) -> 
         document = json.loads(report.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         output = finished.stdout + finished.stderr
-        return GateRun({}, {}, [f"pytest wrote no report:\n{output}"], "", frozenset(), ())
-    passed: dict[str, int] = defaultdict(int)
-    failed: dict[str, int] = defaultdict(int)
-    errors = [str(error["id"]) for error in document["collection_errors"]]
-    failures: list[Failure] = []
-    for test in document["tests"]:
-        module = test["id"].split("::")[0]
-        if test["status"] == "passed":
-            passed[module] += 1
-        elif test["status"] == "failed":
-            failed[module] += 1
-            failures.append(Failure(test["id"], str(test["message"])))
-        elif test["status"] == "error":
-            errors.append(f"{test['id']} (setup or teardown)")
-    first_failure = failures[0].message if failures else ""
-    return GateRun(dict(passed), dict(failed), errors, first_failure, frozenset(), tuple(failures))
-
-
-class _FailureRecorder:
-    """A pytest plugin keeping each failed test's message, worded as the CLI words it."""
-
-    def __init__(self) -> None:
-        self.failures: list[Failure] = []
-
-    def pytest_exception_interact(
-        self, call: pytest.CallInfo[object], report: pytest.CollectReport | pytest.TestReport
-    ) -> None:
-        if isinstance(report, pytest.TestReport) and report.when == "call" and call.excinfo:
-            message = str(describe_failure(call.excinfo.value)["message"])
-            self.failures.append(Failure(report.nodeid, message))
-
-
-class _ImportRecorder:
-    """A pytest plugin noting every module file loaded by the end of a run.
-
-    pytester restores ``sys.modules`` after an in-process run, so the modules
-    the run imported must be read before that, at session finish.
-    """
-
-    def __init__(self) -> None:
-        self.files: frozenset[Path] = frozenset()
-
-    def pytest_sessionfinish(self) -> None:
-        files = (getattr(module, "__file__", None) for module in list(sys.modules.values()))
-        self.files = frozenset(Path(file).resolve() for file in files if file)
+        return ExerciseRun(exercise.slug, problem=Problem("runner", f"no report:\n{output}"))
+    return read_report(exercise, document, duration=0.0, fingerprint="")
 
 
 def exercise_test_modules(slug: str) -> list[str]:

@@ -27,7 +27,14 @@ from typing import Any
 
 import pytest
 
-from tests.course_gate import CATALOG, COURSE_ROOT, DECOYS, run_exercise, write_shipped_stubs
+from tests.course_gate import (
+    CATALOG,
+    COURSE_ROOT,
+    DECOYS,
+    errors,
+    run_exercise,
+    write_shipped_stubs,
+)
 
 RECORD_FILE = COURSE_ROOT / "docs" / "instructor" / "recorded-runs.json"
 RECORD_ENV = "AGGREGATES_COURSE_RECORD_RUNS"
@@ -136,10 +143,11 @@ def perform(pytester: pytest.Pytester, spec: RunSpec, scratch: Path) -> dict[str
     )
     return {
         "command": spec.command,
-        "errors": list(run.errors),
+        "errors": errors(run),
         "failures": [
-            {"test": failure.test, "message": _portable(_words(failure.message), target, shown)}
-            for failure in run.failures
+            {"test": test.id, "message": _portable(_words(test.message or ""), target, shown)}
+            for test in run.tests
+            if test.status == "failed"
         ],
     }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregates_course.course.pristine import pristine_path
+from aggregates_course.course.shipped import pristine_path
 from tests.cli_state_support import keep_only, one_line
 from tests.test_cli_support import EX01, EX02, EX03, run_cli, warm_course
 

@@ -39,7 +39,7 @@ WAIT = 120  # seconds; only a sibling that died before the barrier makes anyone 
 def failing_run(slug: str, stamp: str) -> ExerciseRun:
     """A pending run, as a watcher would record after a check."""
     test = SavedTest(f"{slug}/test_x.py::test_x", f"{slug}/test_x.py", 1, "failed", 0.1, "no")
-    return ExerciseRun(slug, "pending", (test,), duration=0.1, fingerprint=stamp)
+    return ExerciseRun(slug, (test,), duration=0.1, fingerprint=stamp)
 
 
 def run_to_the_end(children: list[Any]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregates_course.course.state import CORRUPT_SUFFIX
+from aggregates_course.course.state import CORRUPT_SUFFIX, STATE_VERSION
 from tests.cli_state_support import (
     STATE,
     no_traceback,
@@ -101,7 +101,9 @@ def test_a_damaged_state_file_is_set_aside_named_and_the_command_carries_on(
 
 
 def test_a_state_file_from_a_newer_cli_is_kept_as_it_is_and_named(warm_course: Path) -> None:
-    newer = json.dumps({"version": 2, "hints": {EX01: 3}, "what": "a newer format"}).encode()
+    newer = json.dumps(
+        {"version": STATE_VERSION + 1, "hints": {EX01: 3}, "what": "a newer format"}
+    ).encode()
     (warm_course / STATE).write_bytes(newer)
     result = run_cli(warm_course, "hint", EX01)
     assert result.code == 0

@@ -31,7 +31,6 @@ from aggregates_course.course import checkout
 from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.cli import build_parser
 from aggregates_course.course.outcomes import ExerciseRun
-from aggregates_course.course.runner import fingerprint
 from aggregates_course.course.state import CORRUPT_SUFFIX, decode
 from tests.cli_state_support import STATE, no_traceback
 from tests.test_cli_support import EX01, EX02, EX03, run_cli, warm_course
@@ -90,10 +89,10 @@ def replaying(warm_course: Path, monkeypatch: pytest.MonkeyPatch) -> Replaying:
     recorded = {stamp: run for runs in document["results"].values() for stamp, run in runs.items()}
 
     def replay(exercise: Exercise, *args: object, **options: object) -> ExerciseRun:
-        return ExerciseRun.from_json(recorded[fingerprint(exercise)])
+        return ExerciseRun.from_json(recorded[exercise.fingerprint()])
 
     monkeypatch.setattr(checkout, "run_exercise", replay)
-    current = {fingerprint(exercise) for exercise in load_catalog(warm_course)}
+    current = {exercise.fingerprint() for exercise in load_catalog(warm_course)}
     return Replaying(warm_course, document, current)
 
 

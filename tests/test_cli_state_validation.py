@@ -23,7 +23,6 @@ from aggregates_course.course.catalog import HINT_TIERS
 from aggregates_course.course.checkout import Course
 from aggregates_course.course.outcomes import ExerciseRun, Location, Problem
 from aggregates_course.course.outcomes import TestResult as SavedTest  # not a pytest class
-from aggregates_course.course.runner import fingerprint
 from aggregates_course.course.shapes import ShapeError
 from aggregates_course.course.state import CourseState
 from tests.cli_state_support import STATE
@@ -43,11 +42,10 @@ FAILED = SavedTest(
     steps="add r1(cpu, 5m)",
     where=Location("exercises/ex09/thing.py", 12, "add"),
 )
-DONE = ExerciseRun("ex09", "done", (PASSED,), duration=0.5, fingerprint="f", collected=1)
-FAILING = ExerciseRun("ex09", "pending", (PASSED, FAILED), duration=0.5, fingerprint="f")
+DONE = ExerciseRun("ex09", (PASSED,), duration=0.5, fingerprint="f", collected=1)
+FAILING = ExerciseRun("ex09", (PASSED, FAILED), duration=0.5, fingerprint="f")
 BROKEN = ExerciseRun(
     "ex09",
-    "pending",
     problem=Problem("syntax", "SyntaxError: oops", Location("x.py", 2), "def f(", 6),
     fingerprint="f",
 )
@@ -134,8 +132,8 @@ def _cache_only(course: Path, stamp: str, run: dict[str, Any]) -> None:
 
 def test_a_cached_done_with_zero_tests_is_not_believed(warm_course: Path) -> None:
     exercise = Course.open(warm_course).catalog[0]
-    stamp = fingerprint(exercise)
-    lie = ExerciseRun(EX01, "done", (PASSED,), fingerprint=stamp).to_json() | {"tests": []}
+    stamp = exercise.fingerprint()
+    lie = ExerciseRun(EX01, (PASSED,), fingerprint=stamp).to_json() | {"tests": []}
     _cache_only(warm_course, stamp, lie)
     assert Course.open(warm_course).cached(exercise) is None
 
@@ -147,7 +145,7 @@ def test_a_run_filed_under_other_files_is_not_believed(warm_course: Path) -> Non
     assert stub_run is not None
     assert stub_run.status == "pending"
     solve(warm_course, EX01, "policy.py")
-    _cache_only(warm_course, fingerprint(exercise), stub_run.to_json())
+    _cache_only(warm_course, exercise.fingerprint(), stub_run.to_json())
     assert Course.open(warm_course).cached(exercise) is None
 
 

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 from aggregates_course.course import checkout
 from aggregates_course.course.catalog import Exercise
 from aggregates_course.course.checkout import Course
-from aggregates_course.course.launch import Launched, launch_cold
+from aggregates_course.course.launch import Launched, LaunchRequest, launch_cold
 from aggregates_course.course.outcomes import ExerciseRun
 from aggregates_course.course.runner import run_exercise
 from tests.test_cli_support import (
@@ -111,10 +110,9 @@ def test_a_run_whose_files_changed_while_it_ran_is_not_cached(fresh_course: Path
     course = Course.open(fresh_course)
     exercise = course.catalog[1]
 
-    def saving_meanwhile(arguments: Sequence[str], **options: Any) -> Launched:
+    def saving_meanwhile(request: LaunchRequest) -> Launched:
         solve(fresh_course, EX02, "answer.py")  # the learner saves as pytest starts
-        launched: Launched = launch_cold(arguments, **options)
-        return launched
+        return launch_cold(request)
 
     course.launch = saving_meanwhile
     assert course.run(exercise).status == "done"  # pytest imported the saved solution

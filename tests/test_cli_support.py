@@ -21,7 +21,8 @@ import pytest
 
 from aggregates_course.course.catalog import load_catalog
 from aggregates_course.course.cli import main
-from aggregates_course.course.pristine import pristine_path, write_snapshot
+from aggregates_course.course.pristine import write_snapshot
+from aggregates_course.course.shipped import pristine_path
 from tests.course_gate import course_files_only, write_shipped_stubs
 
 REPO = Path(__file__).resolve().parent.parent

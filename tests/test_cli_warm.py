@@ -15,7 +15,12 @@ import pytest
 
 from aggregates_course.course import warm
 from aggregates_course.course.catalog import Exercise, load_catalog
-from aggregates_course.course.launch import REPORT_ENV, TIME_LIMIT_ENV, pytest_arguments
+from aggregates_course.course.launch import (
+    REPORT_ENV,
+    TIME_LIMIT_ENV,
+    LaunchRequest,
+    pytest_arguments,
+)
 from aggregates_course.course.runner import run_exercise
 from aggregates_course.course.warm import WarmLauncher
 from tests.test_cli_support import EX02, solve, warm_course
@@ -68,12 +73,14 @@ def test_a_run_past_its_limit_and_grace_is_killed_and_the_server_carries_on(
     with WarmLauncher(warm_course, grace=0.1) as launcher:
         # The plugin's own limit is far away, so only the server's deadline ends this run.
         launched = launcher(
-            pytest_arguments(exercise, complete=False, verbose=False),
-            cwd=warm_course,
-            env={REPORT_ENV: str(tmp_path / "report.json"), TIME_LIMIT_ENV: "600"},
-            limit=0.1,
-            full_output=False,
-            scratch=tmp_path,
+            LaunchRequest(
+                pytest_arguments(exercise, complete=False, verbose=False),
+                cwd=warm_course,
+                env={REPORT_ENV: str(tmp_path / "report.json"), TIME_LIMIT_ENV: "600"},
+                limit=0.1,
+                full_output=False,
+                scratch=tmp_path,
+            )
         )
         assert launched.killed
         if Path("/proc/self/cwd").exists():

@@ -18,11 +18,8 @@ from typing import Any
 
 import pytest
 
-from aggregates_course.course import runner
-from aggregates_course.course.catalog import load_catalog
+from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.cli import main
-from aggregates_course.course.pristine import exercise_files
-from aggregates_course.course.runner import fingerprint
 from aggregates_course.course.watching import FolderEvents
 from tests.test_cli_support import EX01, EX02, done_line, run_cli, solve, warm_course
 
@@ -371,11 +368,11 @@ def test_a_file_replaced_while_it_is_hashed_does_not_end_the_watch(
     # An editor that saves by replacing the file removes it between listing and reading.
     exercise = load_catalog(warm_course)[1]
     answer = exercise.folder / "answer.py"
-    before = fingerprint(exercise)
-    listed = exercise_files(exercise.folder)
+    before = exercise.fingerprint()
+    listed = exercise.course_files()
     answer.unlink()
-    monkeypatch.setattr(runner, "exercise_files", lambda folder: listed)
-    during = fingerprint(exercise)
+    monkeypatch.setattr(Exercise, "course_files", lambda self: listed)
+    during = exercise.fingerprint()
     assert during != before
     answer.mkdir()  # or, as briefly, a folder stands there
-    assert fingerprint(exercise) not in (before, during)
+    assert exercise.fingerprint() not in (before, during)

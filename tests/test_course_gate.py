@@ -8,14 +8,17 @@ import pytest
 from hypothesis import settings
 
 from aggregates_course.course.decoys import Decoy
-from aggregates_course.course.pristine import load_manifest
+from aggregates_course.course.outcomes import ExerciseRun
+from aggregates_course.course.shipped import load_manifest
 from aggregates_course.course.target import current_target
 from tests.course_gate import (
     CATALOG,
     COURSE_ROOT,
     DECOYS,
-    GateRun,
+    ImportRecorder,
+    errors,
     exercise_test_modules,
+    modules,
     run_exercise,
     write_shipped_stubs,
 )
@@ -26,9 +29,9 @@ SLUGS = [exercise.slug for exercise in CATALOG]
 @pytest.mark.parametrize("slug", SLUGS)
 def test_solution_passes_every_test(pytester: pytest.Pytester, slug: str) -> None:
     run = run_exercise(pytester, slug, "solutions")
-    assert run.errors == []
-    assert run.total_failed == 0, run.first_failure
-    assert set(run.passed) == set(exercise_test_modules(slug))
+    assert errors(run) == []
+    assert len(run.failures) == 0, run.first_failure
+    assert modules(run, "passed") == set(exercise_test_modules(slug))
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +40,19 @@ def shipped_stubs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_shipped_stubs(tmp_path_factory.mktemp("shipped-stubs"))
 
 
-_STUB_RUNS: dict[str, GateRun] = {}
+_STUB_RUNS: dict[str, tuple[ExerciseRun, frozenset[Path]]] = {}
 
 
-def stub_run(pytester: pytest.Pytester, slug: str, stubs: Path) -> GateRun:
-    """The learner's path: the exercise's tests against its shipped stub (run once per slug)."""
+def stub_run(
+    pytester: pytest.Pytester, slug: str, stubs: Path
+) -> tuple[ExerciseRun, frozenset[Path]]:
+    """The learner's path: the exercise's tests against its shipped stub (run once per slug).
+
+    Returns the run and the files it imported.
+    """
     if slug not in _STUB_RUNS:
-        _STUB_RUNS[slug] = run_exercise(pytester, slug, stubs)
+        imports = ImportRecorder()
+        _STUB_RUNS[slug] = run_exercise(pytester, slug, stubs, imports=imports), imports.files
     return _STUB_RUNS[slug]
 
 
@@ -51,9 +60,9 @@ def stub_run(pytester: pytest.Pytester, slug: str, stubs: Path) -> GateRun:
 def test_untouched_stub_fails_in_every_module_without_errors(
     pytester: pytest.Pytester, slug: str, shipped_stubs: Path
 ) -> None:
-    run = stub_run(pytester, slug, shipped_stubs)
-    assert run.errors == [], "a stub must fail as test failures, not collection or setup errors"
-    assert set(run.failed) == set(exercise_test_modules(slug))
+    run, _ = stub_run(pytester, slug, shipped_stubs)
+    assert errors(run) == [], "a stub must fail as test failures, not collection or setup errors"
+    assert modules(run, "failed") == set(exercise_test_modules(slug))
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -61,18 +70,19 @@ def test_the_learner_path_never_imports_solutions(
     pytester: pytest.Pytester, slug: str, shipped_stubs: Path
 ) -> None:
     solutions = (COURSE_ROOT / "solutions").resolve()
-    run = stub_run(pytester, slug, shipped_stubs)
+    _, imported_files = stub_run(pytester, slug, shipped_stubs)
     learner_files = shipped_stubs.resolve() / slug
-    assert any(path.is_relative_to(learner_files) for path in run.imported_files)
-    leaked = sorted(str(path) for path in run.imported_files if path.is_relative_to(solutions))
+    assert any(path.is_relative_to(learner_files) for path in imported_files)
+    leaked = sorted(str(path) for path in imported_files if path.is_relative_to(solutions))
     assert leaked == [], f"a learner run imported {leaked}"
 
 
 def test_the_import_recorder_sees_solutions_when_they_are_the_target(
     pytester: pytest.Pytester,
 ) -> None:
-    run = run_exercise(pytester, SLUGS[0], "solutions", first_failure_only=True)
-    assert any(path.is_relative_to(COURSE_ROOT / "solutions") for path in run.imported_files)
+    imports = ImportRecorder()
+    run_exercise(pytester, SLUGS[0], "solutions", first_failure_only=True, imports=imports)
+    assert any(path.is_relative_to(COURSE_ROOT / "solutions") for path in imports.files)
 
 
 @pytest.mark.parametrize("decoy", DECOYS, ids=[decoy.name for decoy in DECOYS])
@@ -83,8 +93,8 @@ def test_decoy_fails_on_every_run(pytester: pytest.Pytester, decoy: Decoy, tmp_p
     run = run_exercise(
         pytester, decoy.exercise, folder, first_failure_only=True, profile="explicit"
     )
-    assert run.errors == []
-    assert run.total_failed >= 1, f"decoy {decoy.name} passed every test of {decoy.exercise}"
+    assert errors(run) == []
+    assert len(run.failures) >= 1, f"decoy {decoy.name} passed every test of {decoy.exercise}"
 
 
 @pytest.mark.parametrize("slug", SLUGS)

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from aggregates_course.course.pristine import load_manifest
+from aggregates_course.course.shipped import load_manifest
 from tests.course_gate import CATALOG
 from tests.tooling import ROOT, group_tool
 

@@ -3,7 +3,7 @@
 :class:`App` carries the course, the two consoles and how the learner
 started the CLI (:class:`Invocation`), and answers the questions every
 command asks: which exercise a name means, which one the learner is on, and
-what to do next. The commands themselves live in
+what to do next, in words. The commands themselves live in
 :mod:`~aggregates_course.course.checking` (``status``, ``check``),
 :mod:`~aggregates_course.course.watch`, :mod:`~aggregates_course.course.guidance`
 (``hint``, ``reset``, ``solution``), :mod:`~aggregates_course.course.results`
@@ -16,11 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aggregates_course.course.catalog import Exercise, UnknownExercise, find_exercise, is_available
+from aggregates_course.course.catalog import Exercise, UnknownExercise, find_exercise
 from aggregates_course.course.checkout import Course
 from aggregates_course.course.console import Console, Progress
-from aggregates_course.course.outcomes import ExerciseRun, Problem, ProblemKind
-from aggregates_course.course.pristine import PristineError, load_manifest
+from aggregates_course.course.outcomes import ExerciseRun
+from aggregates_course.course.render import progress_words
+from aggregates_course.course.shipped import PristineError, load_manifest
 
 PROG = "aggregates-course"
 
@@ -87,12 +88,9 @@ class App:
         with progress:
             return self.course.run_many(exercises, complete=complete, on_start=announce)
 
-    def first_pending(self) -> Exercise | None:
-        """The first pending exercise, running exercises in order only until one is found."""
-        for exercise in self.course.catalog:
-            if self.runs([exercise])[0].status == "pending":
-                return exercise
-        return None
+    def verdict(self, exercise: Exercise) -> ExerciseRun:
+        """One exercise's result (cached where possible), with a progress line meanwhile."""
+        return self.runs([exercise])[0]
 
     def current(self) -> Exercise | None:
         """The exercise the learner is working on: the first not known to be done.
@@ -103,7 +101,7 @@ class App:
         available exercise is known to be done.
         """
         for exercise in self.course.catalog:
-            if not is_available(exercise):
+            if not exercise.available:
                 continue
             cached = self.course.cached(exercise)
             if cached is None or cached.status != "done":
@@ -142,7 +140,7 @@ class App:
 
     def all_done_line(self) -> None:
         """Congratulate, and say which exercises this copy lacks and how to get them."""
-        unavailable = [e for e in self.course.catalog if not is_available(e)]
+        unavailable = [e for e in self.course.catalog if not e.available]
         self.out.line(
             self.out.style(f"{self.out.ok_mark} Every available exercise is done.", "green", "bold")
         )
@@ -160,21 +158,18 @@ class App:
 
         Exercises are run one at a time and only until a pending one is found.
         """
-        order = list(self.course.catalog)
-        start = order.index(after) + 1
-        for exercise in order[start:] + order[:start]:
-            run = self.runs([exercise])[0]
-            if run.status == "pending":
-                self.describe_next(exercise, run)
-                return
-        self.all_done_line()
+        pending = self.course.next_pending(self.verdict, after)
+        if pending is None:
+            self.all_done_line()
+        else:
+            self.describe_next(*pending)
 
     def describe_next(self, exercise: Exercise, run: ExerciseRun) -> None:
         """The next exercise: its README, the files to edit, and the commands that check it."""
         out = self.out
         out.line(
             out.style(f"Next: exercise {self.number(exercise)}, {exercise.title}", "bold")
-            + f"  ({self.progress_words(run)})"
+            + f"  ({progress_words(run)})"
         )
         readme = exercise.readme.relative_to(exercise.root).as_posix()
         files = ", ".join(f"exercises/{exercise.slug}/{name}" for name in exercise.files)
@@ -184,30 +179,3 @@ class App:
         out.line(f"          (or {self.run} watch, which checks again on every save;")
         out.line(f"          or {self.invocation.pytest} exercises/{exercise.slug})")
         out.line(f"  stuck?  {self.run} hint")
-
-    @staticmethod
-    def progress_words(run: ExerciseRun) -> str:
-        """How far a pending exercise is, in a few words."""
-        if run.problem is not None:
-            return problem_note(run.problem)
-        failure = run.first_failure
-        if failure is None:
-            return "no test has failed"
-        if run.complete:
-            return f"{len(run.failures)} of {len(run.tests)} tests failing"
-        return f"fails at test {run.tests.index(failure) + 1} of {run.collected}"
-
-
-def problem_note(problem: Problem) -> str:
-    """What kept the tests from judging the code, in a few words for a status line."""
-    name = Path(problem.where.file).name if problem.where else None
-    notes: dict[ProblemKind, str] = {
-        "syntax": f"a syntax error in {name}" if name else "a syntax error",
-        "import": f"{name} fails when imported" if name else "a file fails when imported",
-        "missing": "a file to edit is not there",
-        "collection": "a test file cannot be loaded",
-        "runner": "pytest could not run the tests",
-        "timeout": "timed out: an infinite loop?",
-        "crash": f"{name} ends the test process" if name else "the test process was ended",
-    }
-    return notes[problem.kind]

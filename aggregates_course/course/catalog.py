@@ -1,12 +1,16 @@
-"""The course catalog: the single metadata file that lists the exercises in order.
+"""The course catalog: the exercises in order, and the facts about each one's files.
 
 ``exercises/exercises.toml`` is read by the CLI, the docs and the tests; no
-other file repeats its facts.
+other file repeats its facts. An :class:`Exercise` also answers what its
+folder holds: its course files, whether it is available in this copy, and
+the fingerprint that equal test results share.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import importlib.metadata
 import re
 import tomllib
 from collections.abc import Sequence
@@ -72,6 +76,87 @@ class Exercise:
     def check_command(self) -> str:
         """The exact command that checks a learner's work."""
         return f"uv run pytest exercises/{self.slug}"
+
+    @property
+    def available(self) -> bool:
+        """Whether the exercise folder exists and holds at least one test file.
+
+        A catalog may list an exercise before this copy of the course has it.
+        """
+        return self.folder.is_dir() and any(self.folder.glob("test_*.py"))
+
+    def course_files(self) -> dict[str, Path]:
+        """Every file of the exercise folder that belongs to the course, by POSIX relative path.
+
+        Byte-code caches and hidden files are the interpreter's and the editor's,
+        not the course's, so they never count as a change.
+        """
+        if not self.folder.is_dir():
+            return {}
+        files: dict[str, Path] = {}
+        for path in sorted(self.folder.rglob("*")):
+            relative = path.relative_to(self.folder)
+            if not path.is_file() or any(
+                part == "__pycache__" or part.startswith(".") for part in relative.parts
+            ):
+                continue
+            if path.suffix in (".pyc", ".pyo") or path.name.endswith("~"):
+                continue
+            files[relative.as_posix()] = path
+        return files
+
+    def fingerprint(self) -> str:
+        """A hash of every file in the exercise folder: equal fingerprints, equal test results.
+
+        Never raises for a file that vanishes or cannot be read while it is hashed:
+        ``watch`` hashes folders that an editor is saving into.
+        """
+        hasher = hashlib.sha256(f"aggregates-course results {CACHE_VERSION}\n".encode())
+        hasher.update(_shared_machinery(self.root))
+        for name, path in self.course_files().items():
+            hasher.update(name.encode("utf-8") + b"\0")
+            try:
+                hasher.update(hashlib.sha256(path.read_bytes()).digest())
+            except OSError as error:
+                # Gone since the folder was listed (an editor replacing it), or unreadable:
+                # that state has a fingerprint of its own, and the next save gives another.
+                hasher.update(f"unreadable: {type(error).__name__}".encode())
+        return hasher.hexdigest()
+
+
+# Part of every fingerprint: changing it makes every cached result a cache miss.
+CACHE_VERSION = "2"
+
+# Besides the exercise's folder, these decide a verdict: the course's root conftest
+# (Hypothesis profiles, --target), the shared test helpers, and the results plugin.
+_SHARED_FILES = (
+    Path("conftest.py"),
+    *sorted((Path(__file__).resolve().parent.parent / "testing").glob("*.py")),
+    Path(__file__).resolve().parent / "pytest_results.py",
+)
+_SHARED_TOOLS = ("pytest", "hypothesis")
+
+
+def _shared_machinery(root: Path) -> bytes:
+    """A digest of what decides an exercise's results outside its folder.
+
+    A course update (a new helper in aggregates_course.testing, a changed
+    profile) or an upgrade of pytest or Hypothesis must not leave an old
+    verdict cached as if it still held.
+    """
+    hasher = hashlib.sha256()
+    for file in _SHARED_FILES:
+        path = file if file.is_absolute() else root / file
+        try:
+            hasher.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError as error:
+            hasher.update(f"unreadable: {type(error).__name__}".encode())
+    for tool in _SHARED_TOOLS:
+        try:
+            hasher.update(f"{tool} {importlib.metadata.version(tool)}\n".encode())
+        except importlib.metadata.PackageNotFoundError:
+            hasher.update(f"{tool} missing\n".encode())
+    return hasher.digest()
 
 
 def find_course_root(start: Path | None = None) -> Path:
@@ -186,14 +271,6 @@ def _short(value: object, limit: int = 60) -> str:
 def catalog_root(catalog: Sequence[Exercise], root: Path | None) -> Path:
     """The course folder ``catalog`` was read from (``root``, or the one found from here)."""
     return catalog[0].root if catalog else (root or Path.cwd()).resolve()
-
-
-def is_available(exercise: Exercise) -> bool:
-    """Whether the exercise folder exists and holds at least one test file.
-
-    A catalog may list an exercise before this copy of the course has it.
-    """
-    return exercise.folder.is_dir() and any(exercise.folder.glob("test_*.py"))
 
 
 def _minutes(value: object, where: str) -> int | None:

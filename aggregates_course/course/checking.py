@@ -1,25 +1,20 @@
-"""``status`` and ``check``: what the learner's tests say, in words a learner can act on.
+"""``status`` and ``check``: the commands that say what the learner's tests found.
 
 ``status`` lists every exercise as done, pending or missing, then names the
 next step. ``check`` runs one exercise's tests and shows the first failing
-test (the broken invariant, Hypothesis' minimal steps, the line that
-raised), or the problem that kept the tests from judging the code (a syntax
-error, a time limit), or says done and what comes next.
+test, or the problem that kept the tests from judging the code, or says done
+and what comes next; :mod:`~aggregates_course.course.render` words each of those.
 """
 
 from __future__ import annotations
 
 import functools
-import textwrap
 
-from aggregates_course.course.app import PROG, App, problem_note
-from aggregates_course.course.catalog import Exercise, is_available
+from aggregates_course.course.app import PROG, App
+from aggregates_course.course.catalog import Exercise
 from aggregates_course.course.console import Progress
 from aggregates_course.course.guidance import restore_advice
-from aggregates_course.course.outcomes import ExerciseRun, Problem
-from aggregates_course.course.runner import source_line
-
-MESSAGE_LINES = 30  # longer assertion explanations are cut; the first lines say what broke
+from aggregates_course.course.render import show_failure, show_problem, show_pytest_output
 
 
 def status(app: App) -> int:
@@ -43,14 +38,15 @@ def status(app: App) -> int:
         if run.status == "missing":
             note = f"  ({app.absence(exercise)[0]})"
         elif run.problem is not None:
-            note = f"  ({problem_note(run.problem)})"
+            note = f"  ({run.problem.note})"
         out.line(f"  {label} {number:>2}. {exercise.title:<{width}}  {folder}{note}")
     out.line()
-    pending = app.course.next_pending(runs)
+    by_exercise = dict(zip(app.course.catalog, runs, strict=True))
+    pending = app.course.next_pending(by_exercise.__getitem__)
     if pending is None:
         app.all_done_line()
     else:
-        app.describe_next(pending, runs[app.course.catalog.index(pending)])
+        app.describe_next(*pending)
     return 0
 
 
@@ -71,12 +67,12 @@ def check_one(app: App, exercise: Exercise, *, verbose: bool = False) -> int:
     out = app.out
     header = f"Exercise {app.number(exercise)}: {exercise.title}  (exercises/{exercise.slug})"
     out.line(out.style(header, "bold"))
-    if not is_available(exercise):
+    if not exercise.available:
         out.line(f"{out.fail_mark} {app.absence(exercise)[1]}.")
         return 1
     with Progress(app.err.stream, f"running the tests of {exercise.slug} ..."):
         run = app.course.run(
-            exercise, on_output=functools.partial(_show_pytest_output, app) if verbose else None
+            exercise, on_output=functools.partial(show_pytest_output, out) if verbose else None
         )
     if run.status == "done":
         out.line(
@@ -89,86 +85,10 @@ def check_one(app: App, exercise: Exercise, *, verbose: bool = False) -> int:
         app.next_step(after=exercise)
         return 0
     if run.problem is not None:
-        _show_problem(app, run.problem, exercise)
+        show_problem(out, run.problem, fix=restore_advice(app.run, exercise), run=app.run)
     else:
-        _show_failure(app, run)
+        show_failure(out, run, app.course.root)
     out.line()
     out.line(f"Fix it, save, and check again: {app.run} check {exercise.slug}")
     out.line(f"Stuck? {app.run} hint {exercise.slug}")
     return 1
-
-
-def _show_pytest_output(app: App, output: str) -> None:
-    """pytest's own report, as it printed it, set off from the CLI's summary."""
-    app.out.line(app.out.style("pytest says:", "dim"))
-    for line in output.rstrip().splitlines():
-        app.out.line(line)
-    app.out.line()
-
-
-def _show_problem(app: App, problem: Problem, exercise: Exercise) -> None:
-    """A file and line the learner can fix, instead of a wall of identical failures."""
-    out = app.out
-    if problem.kind == "missing":
-        # The message is the whole story: which file, and what stands in its place.
-        out.line(out.style(f"{out.fail_mark} {problem.message}", "red", "bold"))
-        if "permission denied" in problem.message:
-            out.line("  Make it readable for you again, then check again.")
-        else:
-            out.line(f"  Fix: {restore_advice(app.run, exercise)}.")
-        return
-    title = {
-        "syntax": "Python cannot read this file",
-        "import": "this file fails while Python imports it",
-        "collection": "a test file cannot be loaded",
-        "runner": "the tests could not run",
-        "timeout": "the tests did not finish in time",
-        "crash": "your code ended the test process",
-    }[problem.kind]
-    where = f"{problem.where}: " if problem.where else ""
-    out.line(out.style(f"{out.fail_mark} {where}{title}", "red", "bold"))
-    if problem.source is not None and problem.where is not None:
-        number = f"{problem.where.line}"
-        out.line(f"    {number} | {problem.source}")
-        if problem.offset:
-            out.line(f"    {' ' * len(number)} | {' ' * (problem.offset - 1)}^")
-    for line in _wrap(problem.message)[:MESSAGE_LINES]:
-        out.line(f"  {line}")
-    if problem.kind == "runner":
-        out.line(f"  {app.run} doctor checks your setup.")
-
-
-def _show_failure(app: App, run: ExerciseRun) -> None:
-    """The first failing test: the broken invariant, Hypothesis' minimal steps, the line."""
-    out = app.out
-    failure = run.first_failure
-    assert failure is not None  # a pending run without a problem has a failing test
-    position = f"test {run.tests.index(failure) + 1} of {run.collected}, the first to fail"
-    shown = f"{out.fail_mark} FAIL {failure.shown_name}"
-    out.line(out.style(shown, "red", "bold") + f"  ({position})")
-    out.line()
-    lines = _wrap(failure.message or "(no message)")
-    for line in lines[:MESSAGE_LINES]:
-        out.line(f"  {line}")
-    if len(lines) > MESSAGE_LINES:
-        out.line(f"  ... ({len(lines) - MESSAGE_LINES} more lines)")
-    if failure.steps:
-        out.line()
-        out.line(out.style("  Minimal steps that break it (Hypothesis' falsifying example):"))
-        for line in failure.steps.splitlines():
-            out.line(f"    {line}")
-    out.line()
-    if failure.where is not None:
-        out.line(f"  raised at  {failure.where}")
-        source = source_line(app.course.root / failure.where.file, failure.where.line)
-        if source:
-            out.line(out.style(f"             > {source}", "dim"))
-    out.line(f"  test       {failure.file}, line {failure.line}")
-
-
-def _wrap(message: str, width: int = 96) -> list[str]:
-    """Long lines folded for a terminal; short lines (and their indentation) kept as they are."""
-    lines: list[str] = []
-    for line in message.splitlines():
-        lines.extend(textwrap.wrap(line, width, subsequent_indent="  ") or [""])
-    return lines

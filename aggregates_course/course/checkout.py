@@ -1,11 +1,12 @@
-"""A learner's course checkout: its catalog, its state, and the cache of test results.
+"""Progress: a learner's checkout, its state, its cache of results, and what is next.
 
 :class:`Course` answers "what is this exercise's verdict?" from the state
 file when the exercise's files are unchanged, and runs the tests
 (:func:`~aggregates_course.course.runner.run_exercise`) when they are not,
-several exercises at once. Every change to the state is a step replayed on
-the file as it is on disk when saved, under the state lock, so two CLI
-processes never lose each other's changes.
+several exercises at once; and "which exercise is next?"
+(:meth:`Course.next_pending`, the one definition). Every change to the
+state is a step replayed on the file as it is on disk when saved, under the
+state lock, so two CLI processes never lose each other's changes.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from aggregates_course.course.catalog import Exercise, catalog_root, is_available, load_catalog
+from aggregates_course.course.catalog import Exercise, catalog_root, load_catalog
 from aggregates_course.course.launch import DEFAULT_TIME_LIMIT, Launcher, RunGroup, launch_cold
 from aggregates_course.course.outcomes import ExerciseRun
-from aggregates_course.course.runner import fingerprint, run_exercise
+from aggregates_course.course.runner import run_exercise
 from aggregates_course.course.state import CourseState, StateError, StateStore
 
 CACHED_VERSIONS = 8  # results kept per exercise, newest last
@@ -30,15 +30,13 @@ T = TypeVar("T")
 
 
 def _record(run: ExerciseRun, state: CourseState) -> None:
-    """Cache ``run`` as the newest result for its files; note a first completion."""
+    """Cache ``run`` as the newest result for its files."""
     entries = state.results.setdefault(run.slug, {})
     entries.pop(run.fingerprint, None)
     entries[run.fingerprint] = run.to_json()
     # Several versions per exercise stay cached, so undoing an edit or a reset is instant.
     while len(entries) > CACHED_VERSIONS:
         del entries[next(iter(entries))]
-    if run.status == "done":
-        state.completed.setdefault(run.slug, datetime.now(UTC).isoformat())
 
 
 def _unchanged(state: CourseState) -> None:
@@ -88,9 +86,9 @@ class Course:
         nor does a run that timed out under a shorter limit than today's.
         """
         entries = self.state.results.get(exercise.slug)
-        if not entries or not is_available(exercise):
+        if not entries or not exercise.available:
             return None
-        stamp = fingerprint(exercise)
+        stamp = exercise.fingerprint()
         stored = entries.get(stamp)
         if stored is None:
             return None
@@ -149,8 +147,8 @@ class Course:
             hit = self.cached(exercise, complete=complete)
             if hit is not None:
                 runs[exercise.slug] = hit
-            elif not is_available(exercise):
-                runs[exercise.slug] = ExerciseRun(exercise.slug, "missing")
+            elif not exercise.available:
+                runs[exercise.slug] = ExerciseRun(exercise.slug)
             else:
                 to_run.append(exercise)
         if to_run:
@@ -195,11 +193,11 @@ class Course:
         taken: filed under that fingerprint, it would later answer for files it
         never judged (a stub called done because a solution was saved mid-run).
         """
-        if run.fingerprint == fingerprint(exercise):
+        if run.fingerprint == exercise.fingerprint():
             self.remember(run)
 
     def remember(self, run: ExerciseRun) -> None:
-        """Cache a fresh run and note a first completion (saved by :meth:`save`)."""
+        """Cache a fresh run (saved by :meth:`save`)."""
         if run.status == "missing":
             return
         step = functools.partial(_record, run)
@@ -235,11 +233,19 @@ class Course:
         if self.unsaved:
             self.update(_unchanged)
 
-    def next_pending(self, runs: Sequence[ExerciseRun]) -> Exercise | None:
-        """The first exercise, in course order, that is available and not done."""
-        by_slug = {run.slug: run for run in runs}
-        for exercise in self.catalog:
-            run = by_slug.get(exercise.slug)
-            if run is not None and run.status == "pending":
-                return exercise
+    def next_pending(
+        self, verdict: Callable[[Exercise], ExerciseRun], after: Exercise | None = None
+    ) -> tuple[Exercise, ExerciseRun] | None:
+        """The first pending exercise after ``after``, wrapping round; from the start without one.
+
+        ``verdict`` gives an exercise's run (cached or fresh); it is asked one
+        exercise at a time, in that order, only until a pending one is found.
+        ``None`` when no available exercise is pending.
+        """
+        order = list(self.catalog)
+        start = 0 if after is None else order.index(after) + 1
+        for exercise in order[start:] + order[:start]:
+            run = verdict(exercise)
+            if run.status == "pending":
+                return exercise, run
         return None

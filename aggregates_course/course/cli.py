@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -313,6 +313,22 @@ def main(
         return 1
 
 
+#: The handler of each command that works on the learner's course (no command: ``status``).
+#: ``demo`` and ``doctor`` run before the course is opened (see :func:`_dispatch`).
+HANDLERS: dict[str | None, Callable[[App, argparse.Namespace], int]] = {
+    None: lambda app, args: checking.status(app),
+    "status": lambda app, args: checking.status(app),
+    "check": lambda app, args: checking.check(app, args.exercise, verbose=args.verbose),
+    "watch": lambda app, args: watch.watch(
+        app, args.exercise, args.interval, args.max_runs, args.duration, verbose=args.verbose
+    ),
+    "hint": lambda app, args: guidance.hint(app, args.exercise),
+    "reset": lambda app, args: guidance.reset(app, args.exercise, args.all, args.yes),
+    "solution": lambda app, args: guidance.solution(app, args.exercise, args.give_up),
+    "results": lambda app, args: results.results(app, args.json),
+}
+
+
 def _dispatch(
     args: argparse.Namespace,
     out: Console,
@@ -320,6 +336,7 @@ def _dispatch(
     root: Path | None,
     invocation: Invocation,
 ) -> int:
+    """Run the command ``args`` names; the course and its state are opened for all but two."""
     if args.command == "demo":
         run_demo(out.line)
         return 0
@@ -331,21 +348,4 @@ def _dispatch(
         err.line(f"{PROG}: {error}")
         return 1
     course.time_limit = getattr(args, "timeout", DEFAULT_TIME_LIMIT)
-    app = App(course, out, err, invocation)
-    if args.command in (None, "status"):
-        return checking.status(app)
-    if args.command == "check":
-        return checking.check(app, args.exercise, verbose=args.verbose)
-    if args.command == "watch":
-        return watch.watch(
-            app, args.exercise, args.interval, args.max_runs, args.duration, verbose=args.verbose
-        )
-    if args.command == "hint":
-        return guidance.hint(app, args.exercise)
-    if args.command == "reset":
-        return guidance.reset(app, args.exercise, args.all, args.yes)
-    if args.command == "solution":
-        return guidance.solution(app, args.exercise, args.give_up)
-    if args.command == "results":
-        return results.results(app, args.json)
-    raise AssertionError(f"unhandled command {args.command}")  # the parser allows no other
+    return HANDLERS[args.command](App(course, out, err, invocation), args)

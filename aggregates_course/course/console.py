@@ -11,7 +11,6 @@ import contextlib
 import os
 import threading
 import time
-from types import TracebackType
 from typing import TextIO
 
 _CODES = {"green": "32", "red": "31", "yellow": "33", "dim": "2", "bold": "1", "cyan": "36"}
@@ -56,10 +55,9 @@ class Console:
         self.stream = stream
         self.tty = _is_tty(stream)
         self.color = self.tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-        fancy = self.tty and _encodes(stream, "✓✗→•")
+        fancy = self.tty and _encodes(stream, "✓✗•")
         self.ok_mark = "✓" if fancy else "+"
         self.fail_mark = "✗" if fancy else "x"
-        self.arrow = "→" if fancy else "->"
         self.bullet = "•" if fancy else "-"
 
     def encodes(self, text: str) -> bool:
@@ -108,12 +106,7 @@ class Progress:
             self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self._done.set()
         if self._thread is not None:
             self._thread.join()

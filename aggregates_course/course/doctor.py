@@ -1,5 +1,8 @@
 """``doctor``: what is wrong with the learner's setup, and how to fix each thing.
 
+:func:`checks` lists the checks as :class:`Check` values (passed or not,
+what was found, the fix); :func:`doctor` prints them and counts the failures.
+
 It checks Python, pytest and Hypothesis, the course's own files (each
 exercise present, its tests as shipped, its original stub intact), the
 learner's files (each one a file the tests can import), the state folder,
@@ -15,18 +18,26 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from aggregates_course.course.catalog import CatalogError, Exercise, catalog_root, load_catalog
 from aggregates_course.course.console import Console
 from aggregates_course.course.files import trouble, what_stands_there
 from aggregates_course.course.guidance import restore_advice
 from aggregates_course.course.outcomes import ExerciseRun
-from aggregates_course.course.pristine import PristineError, load_manifest
-from aggregates_course.course.runner import fingerprint
+from aggregates_course.course.shipped import PristineError, load_manifest
 from aggregates_course.course.state import CourseState, StateError, StateStore
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of doctor's answer: whether a check passed, what it found, and the fix if not."""
+
+    ok: bool
+    text: str
+    fix: str = ""
 
 
 def doctor(out: Console, root: Path | None, run: str = "aggregates-course") -> int:
@@ -35,48 +46,41 @@ def doctor(out: Console, root: Path | None, run: str = "aggregates-course") -> i
     ``run`` is how the fixes spell the CLI (``uv run aggregates-course``).
     """
     problems = 0
-
-    def report(ok: bool, text: str, fix: str = "") -> None:
-        nonlocal problems
-        mark = out.style(out.ok_mark, "green") if ok else out.style(out.fail_mark, "red")
-        out.line(f"{mark} {text}")
-        if not ok:
+    for check in checks(root, run):
+        mark = out.style(out.ok_mark, "green") if check.ok else out.style(out.fail_mark, "red")
+        out.line(f"{mark} {check.text}")
+        if not check.ok:
             problems += 1
-            out.line(f"    fix: {fix}")
-
-    version = ".".join(str(part) for part in sys.version_info[:3])
-    report(sys.version_info >= (3, 11), f"Python {version}", "install Python 3.11 or newer")
-    for package in ("pytest", "hypothesis"):
-        try:
-            report(True, f"{package} {importlib.metadata.version(package)} is installed")
-        except importlib.metadata.PackageNotFoundError:
-            report(
-                False,
-                f"{package} is not installed",
-                f"run `uv sync` (or `pip install {package}`)",
-            )
-    try:
-        catalog = load_catalog(root)
-    except CatalogError as error:
-        report(False, error.what, error.fix)
-        return 1
-    course_root = catalog_root(catalog, root)
-    report(True, f"course found at {course_root} ({len(catalog)} exercises)")
-    _doctor_snapshot(report, course_root, catalog, run)
-    state = _doctor_state(report, course_root)
-    _doctor_runs(report, catalog, state, run)
+            out.line(f"    fix: {check.fix}")
     out.line()
     out.line("All good." if problems == 0 else f"{problems} thing(s) to fix, listed above.")
     return 0 if problems == 0 else 1
 
 
-class Report(Protocol):
-    """Prints one doctor line: a check that passed, or one that failed and how to fix it."""
+def checks(root: Path | None, run: str) -> Iterator[Check]:
+    """Every check, in the order doctor prints them; a course it cannot find ends the list."""
+    version = ".".join(str(part) for part in sys.version_info[:3])
+    yield Check(sys.version_info >= (3, 11), f"Python {version}", "install Python 3.11 or newer")
+    for package in ("pytest", "hypothesis"):
+        try:
+            yield Check(True, f"{package} {importlib.metadata.version(package)} is installed")
+        except importlib.metadata.PackageNotFoundError:
+            yield Check(
+                False, f"{package} is not installed", f"run `uv sync` (or `pip install {package}`)"
+            )
+    try:
+        catalog = load_catalog(root)
+    except CatalogError as error:
+        yield Check(False, error.what, error.fix)
+        return
+    course_root = catalog_root(catalog, root)
+    yield Check(True, f"course found at {course_root} ({len(catalog)} exercises)")
+    yield from _snapshot_checks(course_root, catalog, run)
+    state = yield from _state_checks(course_root)
+    yield from _run_checks(catalog, state, run)
 
-    def __call__(self, ok: bool, text: str, fix: str = "") -> None: ...
 
-
-def _doctor_snapshot(report: Report, root: Path, catalog: Sequence[Exercise], run: str) -> None:
+def _snapshot_checks(root: Path, catalog: Sequence[Exercise], run: str) -> Iterator[Check]:
     """The course's own files: each exercise present, tests as shipped, original stubs intact.
 
     Then the learner's own files: each one a file that can be read, or the
@@ -85,19 +89,23 @@ def _doctor_snapshot(report: Report, root: Path, catalog: Sequence[Exercise], ru
     try:
         manifest = load_manifest(root)
     except PristineError as error:
-        report(False, str(error), "get a fresh copy of the course; .course/ is part of it")
+        yield Check(False, str(error), "get a fresh copy of the course; .course/ is part of it")
         return
     for exercise in catalog:
         folder = f"exercises/{exercise.slug}"
         shipped = exercise.slug in manifest.hashes
         if not exercise.folder.is_dir():
             if shipped:
-                report(False, f"{folder} was deleted", f"restore it: `git checkout -- {folder}`")
+                yield Check(
+                    False, f"{folder} was deleted", f"restore it: `git checkout -- {folder}`"
+                )
             else:
-                report(False, f"{folder} is missing", "update your copy of the course (git pull)")
+                yield Check(
+                    False, f"{folder} is missing", "update your copy of the course (git pull)"
+                )
             continue
         if not shipped:
-            report(
+            yield Check(
                 False,
                 f"{folder} is not in the course manifest, so its tests cannot be verified",
                 "get a fresh copy of the course (maintainers: "
@@ -106,7 +114,7 @@ def _doctor_snapshot(report: Report, root: Path, catalog: Sequence[Exercise], ru
             continue
         changes = manifest.drift(exercise)
         for name, change in changes:
-            report(
+            yield Check(
                 False,
                 f"{folder}/{name} is {change}; the course's tests must stay as shipped",
                 f"restore it: `git checkout -- {folder}/{name}`, or copy it from a fresh clone",
@@ -117,56 +125,58 @@ def _doctor_snapshot(report: Report, root: Path, catalog: Sequence[Exercise], ru
                 manifest.pristine_bytes(exercise, name)
             except PristineError as error:
                 damaged.append(name)
-                report(
+                yield Check(
                     False,
                     f"the original stub of {folder}/{name} cannot be used, so `reset` cannot "
                     f"restore it: {error}",
                     "get .course/ back as shipped: `git checkout -- .course`, or copy it "
                     "from a fresh clone",
                 )
-        unusable = _doctor_learner_files(report, exercise, run)
+        unusable = list(_learner_file_checks(exercise, run))
+        yield from unusable
         if not changes and not damaged and not unusable:
-            report(True, f"{folder}: tests and README unmodified, original stub kept")
+            yield Check(True, f"{folder}: tests and README unmodified, original stub kept")
 
 
-def _doctor_learner_files(report: Report, exercise: Exercise, run: str) -> bool:
-    """Report each file the learner edits that the tests cannot import; True if any."""
-    unusable = False
+def _learner_file_checks(exercise: Exercise, run: str) -> Iterator[Check]:
+    """A failed check for each file the learner edits that the tests cannot import."""
     for name in exercise.files:
         path = exercise.folder / name
         shown = f"exercises/{exercise.slug}/{name}"
         what = what_stands_there(path)
         if what is not None:
-            unusable = True
-            report(False, f"{shown} {what}", restore_advice(run, exercise))
+            yield Check(False, f"{shown} {what}", restore_advice(run, exercise))
             continue
         try:
             with path.open("rb"):
                 pass
         except OSError as error:
-            unusable = True
             problem = trouble(error, Path(shown))
-            report(False, problem.what, problem.fix)
-    return unusable
+            yield Check(False, problem.what, problem.fix)
 
 
-def _doctor_state(report: Report, root: Path) -> CourseState | None:
+def _state_checks(root: Path) -> Generator[Check, None, CourseState | None]:
     """The learner's state folder: readable, writable, and nothing in the way of its files.
 
     Returns the state read, for the checks that look at cached test runs.
     """
     # What load() tells the learner in passing (a damaged file set aside) is a note here;
     # a newer CLI's state file is reported below, as a check that failed.
-    store = StateStore(root, warn=lambda text: None if store.newer else report(True, text))
+    notes: list[str] = []
+    store = StateStore(root, warn=lambda text: None if store.newer else notes.append(text))
     state: CourseState | None = None
+    failure: StateError | None = None
     try:
         state = store.load()
     except StateError as error:
-        report(False, error.what, error.fix)
+        failure = error
+    yield from (Check(True, note) for note in notes)
+    if failure is not None:
+        yield Check(False, failure.what, failure.fix)
     if store.newer is not None:
-        report(False, store.newer.what, store.newer.fix)
+        yield Check(False, store.newer.what, store.newer.fix)
     if store.backups.exists() and not store.backups.is_dir():
-        report(
+        yield Check(
             False,
             f"{store.backups} is a file, but `reset` keeps its backups in a folder of that name",
             "rename or remove that file",
@@ -176,16 +186,16 @@ def _doctor_state(report: Report, root: Path) -> CourseState | None:
         probe = store.folder / f".doctor-{os.getpid()}"
         probe.write_text("ok", encoding="utf-8")
         probe.unlink()
-        report(True, f"state folder {store.folder} is writable")
+        yield Check(True, f"state folder {store.folder} is writable")
     except OSError as error:
         problem = trouble(error, store.folder)
-        report(False, f"cannot write the state folder: {problem.what}", problem.fix)
+        yield Check(False, f"cannot write the state folder: {problem.what}", problem.fix)
     return state
 
 
-def _doctor_runs(
-    report: Report, catalog: Sequence[Exercise], state: CourseState | None, run: str
-) -> None:
+def _run_checks(
+    catalog: Sequence[Exercise], state: CourseState | None, run: str
+) -> Iterator[Check]:
     """The last test runs of the exercises as they are now, where pytest itself could not go on.
 
     A failing test is the learner's work in progress; a run that pytest could
@@ -195,7 +205,7 @@ def _doctor_runs(
     if state is None:
         return
     for exercise in catalog:
-        stored = state.results.get(exercise.slug, {}).get(fingerprint(exercise))
+        stored = state.results.get(exercise.slug, {}).get(exercise.fingerprint())
         try:
             cached = ExerciseRun.from_json(stored) if stored is not None else None
         except ValueError:
@@ -206,7 +216,7 @@ def _doctor_runs(
         folder = f"exercises/{exercise.slug}"
         if problem.kind == "crash":
             where = f" at {problem.where}" if problem.where else ""
-            report(
+            yield Check(
                 False,
                 f"{folder}: your code ends the test process{where}, so no test can report",
                 f"remove that call (os._exit and the like); `{run} check {exercise.slug}` "
@@ -214,7 +224,7 @@ def _doctor_runs(
             )
         else:
             last = (problem.message.strip().splitlines() or [""])[-1]
-            report(
+            yield Check(
                 False,
                 f"{folder}: pytest could not run its tests ({last})",
                 f"`{run} check {exercise.slug} -v` shows pytest's own output",

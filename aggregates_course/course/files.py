@@ -1,9 +1,10 @@
-"""Writing the learner's files and the course's state safely, and saying why it failed.
+"""The file system, safely: atomic writes, sortable names, and why an operation failed.
 
-Two jobs, both about the file system. :func:`write_atomically` replaces a file
-so that a reader sees the old content or the new, never a mix, and the file
-keeps its permissions. :func:`trouble` turns an ``OSError`` into one line a
-learner can act on: which path, what is wrong with it, what to do.
+One job, the file system: :func:`write_atomically` replaces a file so that a
+reader sees the old content or the new, never a mix, and the file keeps its
+permissions; :func:`trouble` turns an ``OSError`` into one line a learner can
+act on: which path, what is wrong with it, what to do; :func:`timestamp`
+names a file set aside (a backup, a damaged state file) so that it sorts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import os
 import secrets
 import stat
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+
+def timestamp() -> str:
+    """A sortable UTC timestamp that is safe in file names on every platform."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def write_atomically(path: Path, content: bytes) -> None:

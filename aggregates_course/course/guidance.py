@@ -1,28 +1,32 @@
-"""``hint``, ``reset`` and ``solution``: help for a learner who is stuck, or done.
+"""``hint``, ``reset`` and ``solution``: the commands for a learner who is stuck, or done.
 
 ``hint`` shows the next of an exercise's three hint tiers and remembers it;
-``reset`` puts the original stub back from the course's snapshot, backing up
-the learner's file first, and starts the exercise over (its hints and its
-completion are forgotten); ``solution`` shows how the solution differs from
-the stub, once the exercise passes (or when the learner gives up).
+``reset`` puts the original stubs back and starts the exercise over (its
+hints are forgotten, and it is no longer done); ``solution`` shows how the
+solution differs from the stub, once the exercise passes (or when the
+learner gives up). The file work is :mod:`~aggregates_course.course.shipped`'s;
+these commands ask, word what it did, and keep the state.
 
-Invariant: nothing the learner wrote, and nothing the CLI remembered, is
-overwritten or forgotten without a backup, and a snapshot that fails its
-manifest hash never overwrites anything.
+Invariant: nothing the CLI remembered is forgotten without a backup of the
+state as it was.
 """
 
 from __future__ import annotations
 
-import difflib
-import shutil
 import sys
 from pathlib import Path
 
 from aggregates_course.course.app import PROG, App, UsageError
-from aggregates_course.course.catalog import HINT_TIERS, Exercise, is_available
-from aggregates_course.course.files import trouble, write_atomically
-from aggregates_course.course.pristine import PristineError, load_manifest
-from aggregates_course.course.state import STATE_FILE, STATE_FOLDER, CourseState, encode, timestamp
+from aggregates_course.course.catalog import HINT_TIERS, Exercise
+from aggregates_course.course.files import timestamp, trouble, write_atomically
+from aggregates_course.course.render import progress_words
+from aggregates_course.course.shipped import (
+    PristineError,
+    load_manifest,
+    restore_stub,
+    solution_diff,
+)
+from aggregates_course.course.state import STATE_FILE, STATE_FOLDER, CourseState, encode
 
 
 def hint(app: App, name: str | None, *, again: str = "Run it again") -> int:
@@ -92,6 +96,9 @@ def reset(app: App, name: str | None, every: bool, yes: bool) -> int:
     else:
         exercises = [app.exercise(name or "")]
     backup_root = app.course.store.backups / timestamp()
+    # Done is what the cached runs of the files as they are now say; restoring the stubs
+    # ends that, and the learner is told so.
+    done = {e.slug for e in exercises if (run := app.course.cached(e)) and run.status == "done"}
     code = 0
     restored: list[Exercise] = []
     for exercise in exercises:
@@ -105,20 +112,21 @@ def reset(app: App, name: str | None, every: bool, yes: bool) -> int:
             restored.append(exercise)
         else:
             code = 1
-    if not _forget(app, restored, backup_root):
+    if not _forget(app, restored, done, backup_root):
         code = 1
     return code
 
 
-def _forget(app: App, exercises: list[Exercise], backup_root: Path) -> bool:
-    """Forget the hints seen and the completion of ``exercises``, keeping the state as it was.
+def _forget(app: App, exercises: list[Exercise], done: set[str], backup_root: Path) -> bool:
+    """Forget the hints seen of ``exercises``, keeping the state as it was in the backup.
 
-    Returns False (after a line on stderr) when the state could not be backed
-    up; nothing is forgotten then.
+    ``done`` are the slugs that were done before the reset: their completion
+    ends with it. Returns False (after a line on stderr) when the state could
+    not be backed up; nothing is forgotten then.
     """
     slugs = {exercise.slug for exercise in exercises}
     state = app.course.state
-    if not slugs & (set(state.hints) | set(state.completed)):
+    if not slugs & (set(state.hints) | done):
         return True  # nothing to forget
     kept = backup_root / STATE_FILE
     try:
@@ -133,7 +141,6 @@ def _forget(app: App, exercises: list[Exercise], backup_root: Path) -> bool:
     def forget(state: CourseState) -> None:
         for slug in slugs:
             state.hints.pop(slug, None)
-            state.completed.pop(slug, None)
 
     app.course.update(forget)
     names = ", ".join(sorted(slugs))
@@ -160,50 +167,22 @@ def restore_advice(run: str, exercise: Exercise) -> str:
 
 
 def _restore(app: App, exercise: Exercise, file_name: str, stub: bytes, backup_root: Path) -> bool:
-    """Put one stub back, backing up the learner's version (or a folder in its place) first.
+    """Put one stub back (see :func:`~aggregates_course.course.shipped.restore_stub`) and say so.
 
     Returns False after one line on stderr (the path, what is wrong, what to
-    do) when the file cannot be read, backed up or written; the learner's
-    file is then unchanged.
+    do) when the file cannot be read, backed up or written.
     """
-    path = exercise.folder / file_name
-    shown = f"exercises/{exercise.slug}/{file_name}"
-    backup = backup_root / exercise.slug / file_name
-    if path.is_dir() and not path.is_symlink():
-        try:
-            backup.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(path, backup)
-        except OSError as error:
-            app.err.line(
-                f"{PROG}: cannot move the folder {shown} out of the way: "
-                f"{trouble(error, path)}; nothing changed"
-            )
-            return False
-        app.out.line(f"The folder that stood at {shown} is moved to {backup}")
-    try:
-        current = path.read_bytes() if path.exists() else None
-    except OSError as error:
-        app.err.line(f"{PROG}: cannot reset {shown}: {trouble(error, path)}; nothing changed")
-        return False
-    if current == stub:
+    restored = restore_stub(exercise, file_name, stub, backup_root)
+    shown = restored.shown
+    if restored.moved_folder is not None:
+        app.out.line(f"The folder that stood at {shown} is moved to {restored.moved_folder}")
+    if restored.already:
         app.out.line(f"{shown} is already the original stub.")
         return True
-    kept = "nothing changed"
-    if current is not None:
-        try:
-            write_atomically(backup, current)
-        except OSError as error:
-            app.err.line(
-                f"{PROG}: cannot back up {shown}, so it was not reset: "
-                f"{trouble(error, backup)}; nothing changed"
-            )
-            return False
-        app.out.line(f"Your version of {shown} is saved in {backup}")
-        kept = f"your version is unchanged (a copy is in {backup})"
-    try:
-        write_atomically(path, stub)
-    except OSError as error:
-        app.err.line(f"{PROG}: cannot restore {shown}: {trouble(error, path)}; {kept}")
+    if restored.backup is not None:
+        app.out.line(f"Your version of {shown} is saved in {restored.backup}")
+    if restored.failure is not None:
+        app.err.line(f"{PROG}: {restored.failure}")
         return False
     app.out.line(f"{app.out.ok_mark} {shown} is the original stub again.")
     return True
@@ -224,34 +203,24 @@ def solution(app: App, name: str, give_up: bool) -> int:
     """The stub-to-solution diff, refused while the exercise is pending unless giving up."""
     out = app.out
     exercise = app.exercise(name)
-    if not is_available(exercise):
+    if not exercise.available:
         out.line(f"{app.absence(exercise)[1]}.")
         return 1
     run = app.runs([exercise])[0]
     if run.status != "done" and not give_up:
         out.line(
-            f"{exercise.slug} is still pending ({app.progress_words(run)}). "
+            f"{exercise.slug} is still pending ({progress_words(run)}). "
             "The solution is shown once your tests pass:"
         )
         out.line(f"  {app.run} check {exercise.slug}")
         out.line(f"To see it anyway: {app.run} solution {exercise.slug} --give-up")
         return 1
     try:
-        manifest = load_manifest(app.course.root)
-        for file_name in exercise.files:
-            stub = manifest.pristine_bytes(exercise, file_name).decode("utf-8")
-            solved = (exercise.solution_folder / file_name).read_text(encoding="utf-8")
-            diff = difflib.unified_diff(
-                stub.splitlines(keepends=True),
-                solved.splitlines(keepends=True),
-                fromfile=f"stub/{exercise.slug}/{file_name}",
-                tofile=f"solution/{exercise.slug}/{file_name}",
-            )
-            for line in diff:
-                text = line.rstrip("\n")
-                colour = {"+": "green", "-": "red", "@": "cyan"}.get(text[:1], "")
-                out.line(out.style(text, colour) if colour else text)
+        lines = solution_diff(load_manifest(app.course.root), exercise)
     except (PristineError, OSError) as error:
         app.err.line(f"{PROG}: cannot show the solution: {error}")
         return 1
+    for text in lines:
+        colour = {"+": "green", "-": "red", "@": "cyan"}.get(text[:1], "")
+        out.line(out.style(text, colour) if colour else text)
     return 0

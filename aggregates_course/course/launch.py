@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from aggregates_course.course.catalog import Exercise
+from aggregates_course.course.plugin_env import DONE_FD_ENV, REPORT_ENV, TIME_LIMIT_ENV
+
+__all__ = ["DONE_FD_ENV", "REPORT_ENV", "TIME_LIMIT_ENV"]  # what a launcher sets, for its callers
 
 PLUGIN = "aggregates_course.course.pytest_results"
-# The plugin reads the same names: where to write the report, and the run's time limit.
-REPORT_ENV = "AGGREGATES_COURSE_REPORT"
-TIME_LIMIT_ENV = "AGGREGATES_COURSE_TIME_LIMIT"
 DEFAULT_TIME_LIMIT = 30.0
 # The plugin stops a run at its limit itself, with a stack dump; the launcher kills a
 # pytest that is still alive this long after the limit (stuck before the plugin loaded).
@@ -60,8 +60,9 @@ class Launched:
     killed: bool = False
 
 
-class Launcher(Protocol):
-    """Starts pytest with ``arguments`` in ``cwd`` and waits for its report.
+@dataclass(frozen=True)
+class LaunchRequest:
+    """One pytest run to start: its command line, where, with what, and for how long.
 
     ``env`` holds the variables the plugin reads (added to the process'
     own). A pytest still running ``limit`` + :data:`KILL_GRACE_SECONDS`
@@ -73,17 +74,19 @@ class Launcher(Protocol):
     group stops this run (see :class:`RunGroup`).
     """
 
-    def __call__(
-        self,
-        arguments: Sequence[str],
-        *,
-        cwd: Path,
-        env: Mapping[str, str],
-        limit: float,
-        full_output: bool,
-        scratch: Path,
-        group: RunGroup | None = None,
-    ) -> Launched: ...
+    arguments: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str]
+    limit: float
+    full_output: bool
+    scratch: Path
+    group: RunGroup | None = None
+
+
+class Launcher(Protocol):
+    """Starts the pytest run ``request`` describes and waits for its report."""
+
+    def __call__(self, request: LaunchRequest, /) -> Launched: ...
 
 
 def child_environment(env: Mapping[str, str]) -> dict[str, str]:
@@ -150,27 +153,18 @@ class RunGroup:
                 process.kill()
 
 
-def launch_cold(
-    arguments: Sequence[str],
-    *,
-    cwd: Path,
-    env: Mapping[str, str],
-    limit: float,
-    full_output: bool,
-    scratch: Path,
-    group: RunGroup | None = None,
-) -> Launched:
+def launch_cold(request: LaunchRequest) -> Launched:
     """Run ``python -m pytest`` in a new interpreter: slower to start, works everywhere.
 
     Its output is always complete (``full_output`` changes nothing), and it
     needs no ``scratch`` folder. An interrupt in this thread kills pytest
-    before it is passed on; ``group`` lets another thread stop it too.
+    before it is passed on; the request's ``group`` lets another thread stop it too.
     """
-    group = group if group is not None else RunGroup()
+    group = request.group if request.group is not None else RunGroup()
     process = group.spawn(
-        [sys.executable, "-m", "pytest", *arguments],
-        cwd=cwd,
-        env=child_environment(env),
+        [sys.executable, "-m", "pytest", *request.arguments],
+        cwd=request.cwd,
+        env=child_environment(request.env),
         stdin=subprocess.DEVNULL,  # a learner's input() must not wait on the terminal
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -180,7 +174,7 @@ def launch_cold(
     )
     try:
         try:
-            out, err = process.communicate(timeout=limit + KILL_GRACE_SECONDS)
+            out, err = process.communicate(timeout=request.limit + KILL_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
             out, err = process.communicate()

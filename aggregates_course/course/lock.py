@@ -22,7 +22,6 @@ import errno
 import os
 import sys
 from pathlib import Path
-from types import TracebackType
 
 if sys.platform == "win32":
     import msvcrt
@@ -85,12 +84,7 @@ class StateLock:
         self._handle, self.held = handle, True
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         handle, self._handle, self.held = self._handle, None, False
         if handle is None:
             return

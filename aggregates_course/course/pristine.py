@@ -1,12 +1,8 @@
-"""The course's own record of its exercises as shipped: a hash manifest and pristine stubs.
+"""The maintainers' command that records ``exercises/`` as shipped, or checks the record.
 
-One mechanism serves two commands. ``<course>/.course/manifest.json`` holds
-the SHA-256 of every file in every exercise folder, and
-``<course>/.course/pristine/<slug>/<file>.pristine`` holds a copy of each
-file a learner edits. ``reset`` restores a stub from that copy (after checking it
-against the manifest), and ``doctor`` compares the tests and READMEs in
-``exercises/`` with the manifest to spot edited test files. Neither needs git
-or a network.
+The record itself (``.course/manifest.json`` and the pristine copies) is
+read by :mod:`~aggregates_course.course.shipped`, which serves ``reset``,
+``solution`` and ``doctor``; this module writes it, and learners never run it.
 
 Invariant: the snapshot describes ``exercises/`` as the maintainers committed
 it. Maintainers regenerate it after changing an exercise with::
@@ -21,148 +17,36 @@ a learner told to run it must not turn their solution into the original stub.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-from aggregates_course.course.catalog import Exercise, is_available, load_catalog
+from aggregates_course.course.catalog import Exercise, load_catalog
 from aggregates_course.course.files import write_atomically
+from aggregates_course.course.runner import run_exercise
+from aggregates_course.course.shipped import (
+    MANIFEST_NAME,
+    MANIFEST_VERSION,
+    PRISTINE_SUFFIX,
+    Manifest,
+    PristineError,
+    digest,
+    load_manifest,
+    snapshot_folder,
+)
 
-SNAPSHOT_FOLDER = ".course"
-MANIFEST_NAME = "manifest.json"
-MANIFEST_VERSION = 1
 REGENERATE = "uv run python -m aggregates_course.course.pristine"
-PRISTINE_SUFFIX = ".pristine"
-
-
-class PristineError(Exception):
-    """The snapshot is missing, lacks an exercise, or a stored copy fails its hash."""
-
-
-def exercise_files(folder: Path) -> dict[str, Path]:
-    """Every file of an exercise folder that belongs to the course, by POSIX relative path.
-
-    Byte-code caches and hidden files are the interpreter's and the editor's,
-    not the course's, so they never count as a change.
-    """
-    if not folder.is_dir():
-        return {}
-    files: dict[str, Path] = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if not path.is_file() or any(
-            part == "__pycache__" or part.startswith(".") for part in relative.parts
-        ):
-            continue
-        if path.suffix in (".pyc", ".pyo") or path.name.endswith("~"):
-            continue
-        files[relative.as_posix()] = path
-    return files
-
-
-def digest(content: bytes) -> str:
-    """SHA-256 of ``content`` with CRLF read as LF, so a Windows checkout hashes the same."""
-    return hashlib.sha256(content.replace(b"\r\n", b"\n")).hexdigest()
-
-
-def snapshot_folder(course_root: Path) -> Path:
-    """``<course>/.course``: the manifest and the pristine copies."""
-    return course_root / SNAPSHOT_FOLDER
-
-
-def pristine_path(course_root: Path, slug: str, name: str) -> Path:
-    """``.course/pristine/<slug>/<name>.pristine``.
-
-    The suffix keeps linters, formatters, type checkers and pytest away from
-    the copies: a tool that rewrote one would break its hash, and ``reset``
-    would then (rightly) refuse to use it.
-    """
-    return snapshot_folder(course_root) / "pristine" / slug / f"{name}{PRISTINE_SUFFIX}"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """File hashes per exercise, as shipped: ``hashes[slug][relative path] = sha256``."""
-
-    course_root: Path
-    hashes: dict[str, dict[str, str]]
-
-    def pristine_path(self, exercise: Exercise, name: str) -> Path:
-        """Where the shipped copy of learner file ``name`` is kept."""
-        return pristine_path(self.course_root, exercise.slug, name)
-
-    def pristine_bytes(self, exercise: Exercise, name: str) -> bytes:
-        """The shipped content of learner file ``name``, checked against its recorded hash."""
-        expected = self.hashes.get(exercise.slug, {}).get(name)
-        if expected is None:
-            raise PristineError(
-                f"the course snapshot has no copy of {exercise.slug}/{name}; "
-                "this exercise may not be available yet"
-            )
-        path = self.pristine_path(exercise, name)
-        try:
-            content = path.read_bytes()
-        except OSError as error:
-            raise PristineError(f"cannot read the pristine copy {path}: {error}") from error
-        if digest(content) != expected:
-            raise PristineError(f"the pristine copy {path} does not match the course manifest")
-        return content
-
-    def drift(self, exercise: Exercise) -> list[tuple[str, str]]:
-        """Course files of ``exercise`` (not the learner's) that differ from the manifest.
-
-        Returns ``(relative path, "edited" | "missing" | "unreadable")`` pairs, in path order.
-        """
-        shipped = self.hashes.get(exercise.slug, {})
-        present = exercise_files(exercise.folder)
-        changes: list[tuple[str, str]] = []
-        for name, expected in sorted(shipped.items()):
-            if name in exercise.files:
-                continue
-            path = present.get(name)
-            if path is None:
-                changes.append((name, "missing"))
-                continue
-            try:
-                content = path.read_bytes()
-            except OSError:
-                changes.append((name, "unreadable"))
-                continue
-            if digest(content) != expected:
-                changes.append((name, "edited"))
-        return changes
-
-
-def load_manifest(course_root: Path) -> Manifest:
-    """Read ``.course/manifest.json``; raises PristineError if it is missing or malformed."""
-    path = snapshot_folder(course_root) / MANIFEST_NAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise PristineError(f"cannot read the course manifest {path}: {error}") from error
-    exercises = data.get("exercises") if isinstance(data, dict) else None
-    if not isinstance(exercises, dict) or data.get("version") != MANIFEST_VERSION:
-        raise PristineError(f"{path} is not a version-{MANIFEST_VERSION} course manifest")
-    hashes = {
-        str(slug): {str(name): str(value) for name, value in files.items()}
-        for slug, files in exercises.items()
-        if isinstance(files, dict)
-    }
-    return Manifest(course_root, hashes)
 
 
 def build_manifest(course_root: Path, catalog: Sequence[Exercise]) -> dict[str, dict[str, str]]:
     """Hashes of the exercise folders as they are now (exercises without a folder are left out)."""
     return {
         exercise.slug: {
-            name: digest(path.read_bytes())
-            for name, path in exercise_files(exercise.folder).items()
+            name: digest(path.read_bytes()) for name, path in exercise.course_files().items()
         }
         for exercise in catalog
         if exercise.folder.is_dir()
@@ -244,10 +128,7 @@ def unfit_stubs(catalog: Sequence[Exercise]) -> list[str]:
     whose tests cannot run proves nothing either way. Recording either would
     let ``reset`` "restore" something that is not the stub.
     """
-    # runner imports this module for exercise_files, so it is imported here, when needed.
-    from aggregates_course.course.runner import run_exercise
-
-    available = [exercise for exercise in catalog if is_available(exercise)]
+    available = [exercise for exercise in catalog if exercise.available]
     if not available:
         return []
     with ThreadPoolExecutor(max_workers=min(len(available), os.cpu_count() or 1)) as pool:

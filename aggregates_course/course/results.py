@@ -55,102 +55,72 @@ from typing import Any, get_args
 
 from aggregates_course.course.app import App
 from aggregates_course.course.catalog import Exercise
-from aggregates_course.course.outcomes import ExerciseRun, Location, ProblemKind
+from aggregates_course.course.outcomes import ExerciseRun, ProblemKind, Status, TestStatus
 
 SCHEMA_ID = "aggregates-course/results/1"
 
 _NULLABLE_STRING: dict[str, Any] = {"type": ["string", "null"]}
-_LOCATION: dict[str, Any] = {
-    "type": ["object", "null"],
-    "required": ["file", "line", "function"],
-    "additionalProperties": False,
-    "properties": {
-        "file": {"type": "string"},
-        "line": {"type": "integer"},
-        "function": _NULLABLE_STRING,
-    },
-}
-_TEST: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "name", "file", "line", "status", "message", "steps", "duration", "where"],
-    "additionalProperties": False,
-    "properties": {
-        "id": {"type": "string"},
-        "name": {"type": "string"},
-        "file": {"type": "string"},
-        "line": {"type": "integer"},
-        "status": {"enum": ["passed", "failed", "error", "skipped"]},
+
+
+def _object(properties: dict[str, Any], *, nullable: bool = False) -> dict[str, Any]:
+    """A JSON object with exactly ``properties``, every one required (or null, if ``nullable``)."""
+    return {
+        "type": ["object", "null"] if nullable else "object",
+        "required": list(properties),
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
+
+def _typed(**types: str) -> dict[str, Any]:
+    """Properties of plain JSON types: ``_typed(line="integer")``."""
+    return {name: {"type": kind} for name, kind in types.items()}
+
+
+_LOCATION = _object(
+    {"file": {"type": "string"}, "line": {"type": "integer"}, "function": _NULLABLE_STRING},
+    nullable=True,
+)
+_TEST = _object(
+    {
+        **_typed(id="string", name="string", file="string", line="integer"),
+        "status": {"enum": list(get_args(TestStatus))},
         "message": _NULLABLE_STRING,
         "steps": _NULLABLE_STRING,
         "duration": {"type": "number"},
         "where": _LOCATION,
-    },
-}
-_PROBLEM: dict[str, Any] = {
-    "type": ["object", "null"],
-    "required": ["kind", "message", "file", "line"],
-    "additionalProperties": False,
-    "properties": {
+    }
+)
+_PROBLEM = _object(
+    {
         "kind": {"enum": list(get_args(ProblemKind))},
         "message": {"type": "string"},
         "file": _NULLABLE_STRING,
         "line": {"type": ["integer", "null"]},
     },
-}
-_EXERCISE: dict[str, Any] = {
-    "type": "object",
-    "required": [
-        "number",
-        "slug",
-        "title",
-        "folder",
-        "status",
-        "check_command",
-        "cached",
-        "duration",
-        "problem",
-        "tests",
-    ],
-    "additionalProperties": False,
-    "properties": {
-        "number": {"type": "integer"},
-        "slug": {"type": "string"},
-        "title": {"type": "string"},
-        "folder": {"type": "string"},
-        "status": {"enum": ["done", "pending", "missing"]},
-        "check_command": {"type": "string"},
-        "cached": {"type": "boolean"},
-        "duration": {"type": "number"},
+    nullable=True,
+)
+_EXERCISE = _object(
+    {
+        **_typed(number="integer", slug="string", title="string", folder="string"),
+        "status": {"enum": list(get_args(Status))},
+        **_typed(check_command="string", cached="boolean", duration="number"),
         "problem": _PROBLEM,
         "tests": {"type": "array", "items": _TEST},
-    },
-}
+    }
+)
 #: The document's shape as a JSON Schema (draft 2020-12 subset: type, enum, const,
 #: required, properties, additionalProperties, items).
-RESULTS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["schema", "course_root", "summary", "exercises"],
-    "additionalProperties": False,
-    "properties": {
+RESULTS_SCHEMA = _object(
+    {
         "schema": {"const": SCHEMA_ID},
         "course_root": {"type": "string"},
-        "summary": {
-            "type": "object",
-            "required": ["total", "done", "pending", "missing"],
-            "additionalProperties": False,
-            "properties": {
-                name: {"type": "integer"} for name in ("total", "done", "pending", "missing")
-            },
-        },
+        "summary": _object(
+            {name: {"type": "integer"} for name in ("total", "done", "pending", "missing")}
+        ),
         "exercises": {"type": "array", "items": _EXERCISE},
-    },
-}
-
-
-def _location(where: Location | None) -> dict[str, Any] | None:
-    if where is None:
-        return None
-    return {"file": where.file, "line": where.line, "function": where.function}
+    }
+)
 
 
 def results_document(
@@ -179,18 +149,7 @@ def results_document(
                     "line": problem.where.line if problem.where else None,
                 },
                 "tests": [
-                    {
-                        "id": test.id,
-                        "name": test.name,
-                        "file": test.file,
-                        "line": test.line,
-                        "status": test.status,
-                        "message": test.message,
-                        "steps": test.steps,
-                        "duration": test.duration,
-                        "where": _location(test.where),
-                    }
-                    for test in run.tests
+                    {"id": test.id, "name": test.name} | test.to_json() for test in run.tests
                 ],
             }
         )

@@ -50,6 +50,15 @@ def text(value: object, where: str) -> str:
     return value
 
 
+def plausible(value: str) -> str:
+    """``value`` made to pass :func:`text`: NUL and lone surrogates escaped, length capped.
+
+    For text the CLI did not choose (a learner's assertion message), before it is kept.
+    """
+    value = value[:MAX_TEXT].replace("\0", "\\x00")
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def optional_text(value: object, where: str) -> str | None:
     """``None``, or ``value`` checked by :func:`text`."""
     return None if value is None else text(value, where)

@@ -1,7 +1,7 @@
 """The learner's progress, kept in one git-ignored folder: ``<course>/.aggregates-course/``.
 
-Everything the CLI remembers lives there: ``state.json`` (exercises completed,
-hint tiers shown, cached test results), ``state.lock`` and ``backups/`` (a
+Everything the CLI remembers lives there: ``state.json`` (hint tiers shown,
+cached test results, from which what is done follows), ``state.lock`` and ``backups/`` (a
 learner's files, saved before ``reset`` overwrites them).
 
 Invariants:
@@ -28,25 +28,23 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aggregates_course.course import shapes
 from aggregates_course.course.catalog import HINT_TIERS
-from aggregates_course.course.files import trouble, write_atomically
+from aggregates_course.course.files import timestamp, trouble, write_atomically
 from aggregates_course.course.lock import StateLock
 
 STATE_FOLDER = ".aggregates-course"
 STATE_FILE = "state.json"
 LOCK_FILE = "state.lock"
-STATE_VERSION = 1
+STATE_VERSION = 2
+#: Versions this CLI reads and rewrites as its own: 1 also kept when each exercise was first
+#: completed, which now follows from its cached results.
+READABLE_VERSIONS = (1, STATE_VERSION)
 CORRUPT_SUFFIX = ".corrupt-"
-
-
-def timestamp() -> str:
-    """A sortable UTC timestamp that is safe in file names on every platform."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 class StateError(Exception):
@@ -61,6 +59,12 @@ class StateError(Exception):
         super().__init__(f"{what}; {fix}")
         self.what = what
         self.fix = fix
+
+    @classmethod
+    def of(cls, error: OSError, path: Path, doing: str, then: str) -> StateError:
+        """``<doing>: <what is wrong with path>``, and the fix for that followed by ``then``."""
+        problem = trouble(error, path)
+        return cls(f"{doing}: {problem.what}", f"{problem.fix}{then}")
 
 
 class NewerVersion(shapes.ShapeError):
@@ -79,15 +83,13 @@ class NewerState(StateError):
 class CourseState:
     """What the CLI remembers between runs.
 
-    ``completed`` maps a slug to when its tests first all passed; ``hints``
-    maps a slug to how many hint tiers were shown (0 to the number of tiers);
+    ``hints`` maps a slug to how many hint tiers were shown (0 to the number of tiers);
     ``results`` maps a slug to ``{fingerprint: run}``: the cached outcome of
     its tests for each recent version of its files (oldest first). Each run is
     checked when it is read (``outcomes.ExerciseRun.from_json``); one that fails
     its checks is a cache miss.
     """
 
-    completed: dict[str, str] = field(default_factory=dict)
     hints: dict[str, int] = field(default_factory=dict)
     results: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
@@ -95,7 +97,6 @@ class CourseState:
         """The document written to ``state.json``."""
         return {
             "version": STATE_VERSION,
-            "completed": self.completed,
             "hints": self.hints,
             "results": self.results,
         }
@@ -107,12 +108,13 @@ class CourseState:
         version = document.get("version")
         if isinstance(version, int) and not isinstance(version, bool) and version > STATE_VERSION:
             raise NewerVersion(version)
-        if isinstance(version, bool) or version != STATE_VERSION:
+        if isinstance(version, bool) or version not in READABLE_VERSIONS:
             raise shapes.ShapeError(f"version is {version!r}, not {STATE_VERSION}")
-        completed: dict[str, str] = {}
-        for slug, when in shapes.mapping(document.get("completed"), "completed").items():
-            where = f"completed.{shapes.text(slug, 'a slug in completed')}"
-            completed[slug] = _moment(shapes.text(when, where), where)
+        if version == 1:
+            # Checked, then dropped: a damaged version-1 file is still damage.
+            for slug, when in shapes.mapping(document.get("completed"), "completed").items():
+                where = f"completed.{shapes.text(slug, 'a slug in completed')}"
+                _moment(shapes.text(when, where), where)
         hints = {
             shapes.text(slug, "a slug in hints"): shapes.integer(
                 count, f"hints.{slug}", low=0, high=len(HINT_TIERS)
@@ -128,15 +130,14 @@ class CourseState:
                 )
                 for stamp, run in shapes.mapping(runs, where).items()
             }
-        return cls(completed, hints, results)
+        return cls(hints, results)
 
 
-def _moment(value: str, where: str) -> str:
+def _moment(value: str, where: str) -> None:
     try:
         datetime.fromisoformat(value)
     except ValueError:
         raise shapes.ShapeError(f"{where} is not a date and time") from None
-    return value
 
 
 def _finite(literal: str) -> float:
@@ -232,10 +233,11 @@ class StateStore:
                 change(state)
                 write_atomically(self.path, encode(state))
         except OSError as error:
-            problem = trouble(error, self.path)
-            raise StateError(
-                f"cannot save your progress: {problem.what}",
-                f"{problem.fix} (until then, hints and results are not remembered)",
+            raise StateError.of(
+                error,
+                self.path,
+                "cannot save your progress",
+                " (until then, hints and results are not remembered)",
             ) from error
         return state
 
@@ -250,10 +252,11 @@ class StateStore:
             # A save will say what is in the way.
             return CourseState()
         except OSError as error:
-            problem = trouble(error, self.path)
-            raise StateError(
-                f"cannot read your progress: {problem.what}",
-                f"{problem.fix}, or move it away to start afresh (it was left as it was)",
+            raise StateError.of(
+                error,
+                self.path,
+                "cannot read your progress",
+                ", or move it away to start afresh (it was left as it was)",
             ) from error
         try:
             return decode(content)
@@ -278,10 +281,11 @@ class StateStore:
         try:
             os.replace(self.path, aside)
         except OSError as error:
-            problem = trouble(error, self.path)
-            raise StateError(
-                f"{self.path} is damaged ({reason}) and could not be moved aside: {problem.what}",
-                f"{problem.fix}, or move the damaged file away yourself",
+            raise StateError.of(
+                error,
+                self.path,
+                f"{self.path} is damaged ({reason}) and could not be moved aside",
+                ", or move the damaged file away yourself",
             ) from error
         self.recovered_from = aside
         self.warn(

@@ -3,7 +3,10 @@
 Exercise tests never import a learner's module by name. They call
 :func:`load_target`, which imports ``<target>/<exercise>/<module>.py`` where the
 target is ``exercises`` (the learner's stubs, the default), ``solutions``, or
-any folder laid out the same way (the course's decoys). Each exercise becomes
+any folder laid out the same way (the course's decoys). A pytest session
+selects its target when it starts (:func:`configure_target`) and gives it up
+when it ends (:func:`release_target`), so a session run inside another (the
+course gate's) leaves the outer one's selection as it was. Each exercise becomes
 a package whose search path is the target folder first and the exercise
 folder second, so a target need only hold the files a learner edits; the
 support modules it imports come from the exercise itself.
@@ -20,8 +23,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-_course_root: Path | None = None
-_target: Path | None = None
+#: The (course root, target folder) selections of the sessions running, innermost last.
+_selections: list[tuple[Path, Path]] = []
 #: Each synthetic package made so far, by name: the folders it imports from, in order.
 _search_paths: dict[str, list[Path]] = {}
 PACKAGE_PREFIX = "_course_target_"
@@ -33,34 +36,42 @@ _SYNTHETIC = re.compile(
 
 
 def configure_target(course_root: Path, target: str | Path = "exercises") -> Path:
-    """Point every later :func:`load_target` call at ``target``; return its folder.
+    """Point every :func:`load_target` call at ``target`` until :func:`release_target`.
 
     ``target`` is ``"exercises"``, ``"solutions"``, or a path to a folder
-    holding ``<exercise>/<module>.py`` files. Raises ``FileNotFoundError``
-    if that folder does not exist.
+    holding ``<exercise>/<module>.py`` files; its folder is returned. Raises
+    ``FileNotFoundError`` if that folder does not exist.
     """
-    global _course_root, _target
     folder = Path(target)
     if not folder.is_absolute():
         folder = course_root / folder
     if not folder.is_dir():
         raise FileNotFoundError(f"target folder {folder} does not exist")
-    _course_root, _target = course_root.resolve(), folder.resolve()
-    return _target
+    _selections.append((course_root.resolve(), folder.resolve()))
+    return _selections[-1][1]
+
+
+def release_target() -> None:
+    """End the innermost selection: the one made before it applies again (if any)."""
+    if _selections:
+        _selections.pop()
 
 
 def current_target() -> Path:
     """The folder that :func:`load_target` imports from."""
-    if _target is None:
+    return _selection()[1]
+
+
+def _selection() -> tuple[Path, Path]:
+    if not _selections:
         raise RuntimeError("no target configured: run the exercises through pytest")
-    return _target
+    return _selections[-1]
 
 
 def load_target(exercise: str, module: str) -> ModuleType:
     """Import ``module`` of ``exercise`` from the configured target folder."""
-    target = current_target()
-    assert _course_root is not None
-    package = _exercise_package(target, _course_root / "exercises" / exercise, exercise)
+    course_root, target = _selection()
+    package = _exercise_package(target, course_root / "exercises" / exercise, exercise)
     return importlib.import_module(f"{package.__name__}.{module}")
 
 
@@ -109,6 +120,7 @@ def _plain_name(match: re.Match[str]) -> str:
 
 def _shown(path: Path) -> str:
     """``path`` relative to the course root where it lies inside it, with ``/``."""
-    if _course_root is not None and path.resolve().is_relative_to(_course_root):
-        return path.resolve().relative_to(_course_root).as_posix()
+    for course_root, _ in reversed(_selections):
+        if path.resolve().is_relative_to(course_root):
+            return path.resolve().relative_to(course_root).as_posix()
     return path.as_posix()

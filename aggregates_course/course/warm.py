@@ -39,14 +39,15 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from aggregates_course.course.launch import (
+    DONE_FD_ENV,
     KILL_GRACE_SECONDS,
     Launched,
-    RunGroup,
+    LaunchRequest,
     RunStopped,
     child_environment,
     launch_cold,
@@ -54,7 +55,6 @@ from aggregates_course.course.launch import (
 
 SERVER_MODULE = "aggregates_course.course.warm"
 READY = "ready"
-DONE_FD_ENV = "AGGREGATES_COURSE_DONE_FD"  # the plugin reads the same name
 # What every run needs and no learner edits, besides what the course's conftest imports
 # from outside the course (see _conftest_imports). The exercise's tests and the learner's
 # modules are deliberately absent: each child imports them fresh.
@@ -273,32 +273,22 @@ class WarmLauncher:
         self._broken = False
         self._closed = False
 
-    def __call__(
-        self,
-        arguments: Sequence[str],
-        *,
-        cwd: Path,
-        env: Mapping[str, str],
-        limit: float,
-        full_output: bool,
-        scratch: Path,
-        group: RunGroup | None = None,
-    ) -> Launched:
+    def __call__(self, launch: LaunchRequest) -> Launched:
         with self._lock:
             if self._closed:
                 raise OSError("the warm test server was stopped")
-            if group is not None and group.stopped:
+            if launch.group is not None and launch.group.stopped:
                 # The batch was interrupted while this run waited for the server.
                 raise RunStopped("the runs were stopped")
             if not self._broken:
-                output = scratch / "pytest-output.txt"
+                output = launch.scratch / "pytest-output.txt"
                 request = {
-                    "arguments": list(arguments),
-                    "cwd": str(cwd),
-                    "env": dict(env),
-                    "kill_after": limit + self.grace,
+                    "arguments": list(launch.arguments),
+                    "cwd": str(launch.cwd),
+                    "env": dict(launch.env),
+                    "kill_after": launch.limit + self.grace,
                     "output": str(output),
-                    "full_output": full_output,
+                    "full_output": launch.full_output,
                 }
                 try:
                     killed = self._ask(request)
@@ -314,15 +304,7 @@ class WarmLauncher:
                 else:
                     text = output.read_text(encoding="utf-8", errors="replace")
                     return Launched(text, killed=killed)
-        return launch_cold(
-            arguments,
-            cwd=cwd,
-            env=env,
-            limit=limit,
-            full_output=full_output,
-            scratch=scratch,
-            group=group,
-        )
+        return launch_cold(launch)
 
     def _ask(self, request: dict[str, Any]) -> bool:
         process = self._started()

@@ -23,7 +23,6 @@ import select
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 
 # inotify(7): the changes that end a save. IN_MODIFY is left out on purpose: it fires
@@ -145,12 +144,7 @@ class Keys:
         tty.setcbreak(self._fd)
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         import termios
 
         if self._saved is not None:
