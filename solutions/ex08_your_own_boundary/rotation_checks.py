@@ -7,9 +7,9 @@ either side of the period included, to reach every refusal; moves and swaps
 also aim at shifts that really exist, by position, so that they are often
 accepted and a wrong swap cannot hide behind ``UnknownShift``.
 
-``observe`` is everything a reader can see, as plain values: the id, the
-period, each shift's engineer, start and end, and who is on call at each whole
-hour, so a change to any of them, by a command or behind the root's back, shows.
+``observe`` is everything a reader can see, written out as text that reads
+well in a failure: the id, the period, each shift as ``ana 09:00-13:00``, and
+who is on call at each whole hour, so a change to any of them shows.
 """
 
 from __future__ import annotations
@@ -98,14 +98,19 @@ def on_call_agrees_with_the_shifts(rotation: RotationLike) -> bool:
     )
 
 
+def clock(instant: datetime) -> str:
+    """``13:00`` for an instant on the period's first day, the whole instant otherwise."""
+    instant = instant.astimezone(UTC)
+    return f"{instant:%H:%M}" if instant.date() == START.date() else instant.isoformat()
+
+
 def observe(rotation: RotationLike) -> object:
-    """Everything a reader sees, as values: id, period, shifts, and who is on call when."""
+    """Everything a reader sees, as text: id, period, shifts, and who is on call at each hour."""
     return (
         rotation.rotation_id,
-        rotation.start,
-        rotation.end,
-        tuple((shift.engineer, shift.start, shift.end) for shift in rotation.shifts),
-        tuple(rotation.on_call_at(at(hour)) for hour in HOURS_SEEN),
+        f"{clock(rotation.start)}-{clock(rotation.end)}",
+        tuple(f"{s.engineer} {clock(s.start)}-{clock(s.end)}" for s in rotation.shifts),
+        tuple(f"{clock(at(hour))} {rotation.on_call_at(at(hour))}" for hour in HOURS_SEEN),
     )
 
 
