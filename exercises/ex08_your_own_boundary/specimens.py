@@ -233,28 +233,45 @@ class HandOverToTheNextEngineer(SoundRotation):
         ]
 
 
-class SwapInTwoSteps(SoundRotation):
-    """A swap gives the first shift away, then the second; the second may be refused."""
+class KeepsBeforeChecking(SoundRotation):
+    """Every command keeps its new shifts first and checks them afterwards."""
 
     mistake = (
-        "a swap is two hand-backs, each checked and kept on its own: when the second is "
-        "refused (its engineer would be on call twice in a row) the first has already been "
-        "kept, so the refused swap leaves one engineer holding both shifts"
+        "every command keeps its new shifts and only then checks them, so a command refused "
+        "because someone would be on call twice in a row leaves its change behind"
     )
     caught_by = (
-        "swaps that often name two real shifts, not neighbours, with the engineer of one on "
-        "call next to the other (an apply function may pick them from rotation.shifts); "
-        "refusals=(RotationRefused,) and an observe that shows every shift's engineer, so "
-        "aggregate_machine sees that the refused swap changed the rotation"
+        "refusals=(RotationRefused,) and an observe that shows every shift, so "
+        "aggregate_machine sees a refused command that changed the rotation; or an invariant "
+        "that nobody is on call for two shifts in a row"
     )
 
-    def swap(self, first: datetime, second: datetime) -> None:
-        one, other = self._position_starting(first), self._position_starting(second)
-        taken_by_one, taken_by_other = self._shifts[other].engineer, self._shifts[one].engineer
-        for position, engineer in ((one, taken_by_one), (other, taken_by_other)):
-            shifts = list(self._shifts)
-            shifts[position] = self._with_engineer(position, engineer)
-            self._commit(shifts)
+    def _commit(self, shifts: list[ShiftLike]) -> None:
+        self._shifts = shifts
+        super()._commit(shifts)
+
+
+class MoveOntoAnEdge(SoundRotation):
+    """A hand-over may be moved onto the start of the shift before or the end of the next."""
+
+    mistake = (
+        "a hand-over may be moved onto the start of the shift before it or onto the end of "
+        "the shift after it, so that shift lasts no time: it still starts where the last one "
+        "ended, but nobody is ever on call in it"
+    )
+    caught_by = (
+        "an invariant that every shift lasts some time (ends after it starts), and moves that "
+        "often aim at a neighbour's edge"
+    )
+
+    def _shifts_to_move(self, at: datetime, to: datetime) -> tuple[int, ShiftLike, ShiftLike]:
+        position = self._position_starting(at)
+        if position == 0:
+            raise UnknownShift(self._rotation_id, at)
+        earlier, later = self._shifts[position - 1], self._shifts[position]
+        if not earlier.start <= to <= later.end:
+            raise EmptyShift(self._rotation_id, min(to, earlier.start), max(to, later.end))
+        return position, earlier, later
 
 
 class HandsOutItsList(SoundRotation):
@@ -330,7 +347,8 @@ BROKEN_ROTATIONS: tuple[type[SoundRotation], ...] = (
     MoveLaterLeavesAGap,
     SwapTradesTheHours,
     HandOverToTheNextEngineer,
-    SwapInTwoSteps,
+    KeepsBeforeChecking,
+    MoveOntoAnEdge,
     HandsOutItsList,
     HandsOutOpenShifts,
     PeriodCanBeReassigned,

@@ -7,9 +7,10 @@ either side of the period included, to reach every refusal; moves and swaps
 also aim at shifts that really exist, by position, so that they are often
 accepted and a wrong swap cannot hide behind ``UnknownShift``.
 
-``observe`` is everything a reader can see, written out as text that reads
-well in a failure: the id, the period, each shift as ``ana 09:00-13:00``, and
-who is on call at each whole hour, so a change to any of them shows.
+``observe`` is everything a reader can see, with every instant written as the
+hours since the period's start (13:00 reads ``4.0``): the id, the period, each
+shift's engineer, start and end, and who is on call at each whole hour, so a
+change to any of them shows.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aggregates_course.testing import aggregate_machine
 from .contract import NewRotation, RotationLike, RotationRefused
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+ONE_HOUR = timedelta(hours=1)
 HOURS = 12
 HOURS_SEEN = range(-1, HOURS + 2)
 """Every whole hour from one before the period to one after it."""
@@ -37,7 +39,7 @@ positions = st.integers(min_value=0, max_value=7)
 
 def at(hour: int) -> datetime:
     """The instant ``hour`` whole hours after the period's start."""
-    return START + timedelta(hours=hour)
+    return START + hour * ONE_HOUR
 
 
 def shift_start(rotation: RotationLike, position: int) -> datetime:
@@ -98,19 +100,18 @@ def on_call_agrees_with_the_shifts(rotation: RotationLike) -> bool:
     )
 
 
-def clock(instant: datetime) -> str:
-    """``13:00`` for an instant on the period's first day, the whole instant otherwise."""
-    instant = instant.astimezone(UTC)
-    return f"{instant:%H:%M}" if instant.date() == START.date() else instant.isoformat()
+def hours_in(instant: datetime) -> float:
+    """How many hours after the period's start ``instant`` is: ``4.0`` for 13:00."""
+    return (instant - START) / ONE_HOUR
 
 
 def observe(rotation: RotationLike) -> object:
-    """Everything a reader sees, as text: id, period, shifts, and who is on call at each hour."""
+    """Everything a reader sees, in hours after the start: id, period, shifts, who is on call."""
     return (
         rotation.rotation_id,
-        f"{clock(rotation.start)}-{clock(rotation.end)}",
-        tuple(f"{s.engineer} {clock(s.start)}-{clock(s.end)}" for s in rotation.shifts),
-        tuple(f"{clock(at(hour))} {rotation.on_call_at(at(hour))}" for hour in HOURS_SEEN),
+        (hours_in(rotation.start), hours_in(rotation.end)),
+        tuple((s.engineer, hours_in(s.start), hours_in(s.end)) for s in rotation.shifts),
+        tuple(rotation.on_call_at(at(hour)) for hour in HOURS_SEEN),
     )
 
 
