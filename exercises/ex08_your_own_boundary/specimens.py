@@ -180,7 +180,8 @@ class MoveLaterLeavesAGap(SoundRotation):
     )
     caught_by = (
         "an invariant that the shifts leave no gap: the first starts where the period does, "
-        "each next one where the last ended, the last ends where the period does"
+        "each next one where the last ended, the last ends where the period does; or that "
+        "on_call_at names someone at every instant of the period"
     )
 
     def move_handover(self, at: datetime, to: datetime) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine
@@ -91,6 +92,11 @@ def nobody_twice_in_a_row(rotation: RotationLike) -> bool:
     return all(before.engineer != after.engineer for before, after in pairwise(rotation.shifts))
 
 
+def someone_always_on_call(rotation: RotationLike) -> bool:
+    """At every whole hour of the period, on_call_at names an engineer."""
+    return all(rotation.on_call_at(at(hour)) is not None for hour in range(HOURS))
+
+
 def on_call_agrees_with_the_shifts(rotation: RotationLike) -> bool:
     """At every whole hour, on_call_at names the engineer whose shift holds it, or None."""
     return all(
@@ -119,22 +125,30 @@ INVARIANTS: dict[str, Callable[[RotationLike], bool]] = {
     "the shifts cover the period, with no gap and no overlap": covers_the_period,
     "every shift lasts some time": every_shift_lasts,
     "nobody is on call for two shifts in a row": nobody_twice_in_a_row,
+    "someone is on call at every instant of the period": someone_always_on_call,
     "on_call_at names the engineer of the shift holding the instant": (
         on_call_agrees_with_the_shifts
     ),
 }
 
 
+COMMANDS: tuple[tuple[Callable[[RotationLike, Any], None], st.SearchStrategy[Any]], ...] = (
+    (hand_over, st.tuples(hours, engineers)),
+    (move_handover, st.tuples(hours, hours)),
+    (move_a_real_handover, st.tuples(positions, hours)),
+    (swap, st.tuples(positions, positions)),
+)
+"""Each command and the strategy for its argument; a step is named after its function."""
+
+FIRST_ROTATION = ("rotation-1", START, at(HOURS), "ana")
+"""What every program starts from: ``new_rotation(*FIRST_ROTATION)``, ana on call throughout."""
+
+
 def rotation_machine(new_rotation: NewRotation) -> type[RuleBasedStateMachine]:
     """A state machine checking every rule of the README on rotations ``new_rotation`` makes."""
     return aggregate_machine(
-        new_root=lambda: new_rotation("rotation-1", START, at(HOURS), "ana"),
-        commands={
-            "hand_over": (hand_over, st.tuples(hours, engineers)),
-            "move_handover": (move_handover, st.tuples(hours, hours)),
-            "move_a_real_handover": (move_a_real_handover, st.tuples(positions, hours)),
-            "swap": (swap, st.tuples(positions, positions)),
-        },
+        new_root=lambda: new_rotation(*FIRST_ROTATION),
+        commands={apply.__name__: (apply, strategy) for apply, strategy in COMMANDS},
         observe=observe,
         invariants=INVARIANTS,
         refusals=(RotationRefused,),
