@@ -99,15 +99,15 @@ class Session:
 
     def hand_over(self, when: str, engineer: str) -> None:
         step = f"hand over at {when} to {engineer}"
-        self._accepts(step, lambda: self.rotation.hand_over(at(when), engineer))
+        self.accepts(step, lambda: self.rotation.hand_over(at(when), engineer))
 
     def move(self, when: str, to: str) -> None:
         step = f"move the hand-over at {when} to {to}"
-        self._accepts(step, lambda: self.rotation.move_handover(at(when), at(to)))
+        self.accepts(step, lambda: self.rotation.move_handover(at(when), at(to)))
 
     def swap(self, first: str, second: str) -> None:
         step = f"swap the shifts starting at {first} and {second}"
-        self._accepts(step, lambda: self.rotation.swap(at(first), at(second)))
+        self.accepts(step, lambda: self.rotation.swap(at(first), at(second)))
 
     def refuses(
         self, step: str, command: Callable[[], object], refusal: str, **fields: object
@@ -128,7 +128,8 @@ class Session:
     def expect_shifts(self, *shifts: str) -> None:
         expect_equal("the shifts", shifts, shown_shifts(self.rotation), self.steps)
 
-    def _accepts(self, step: str, command: Callable[[], object]) -> None:
+    def accepts(self, step: str, command: Callable[[], object]) -> None:
+        """``command`` breaks no rule: the rotation must accept it; record the step."""
         try:
             command()
         except contract().RotationRefused as refused:
@@ -469,7 +470,7 @@ class RotationMachine(RuleBasedStateMachine):
 
     def run(self, step: str, command: Callable[[], object], refusal: str | None) -> None:
         if refusal is None:
-            self.session._accepts(step, command)
+            self.session.accepts(step, command)
         else:
             self.session.refuses(step, command, refusal)
 

@@ -3,7 +3,9 @@
 ``rotation_machine`` from your ``rotation_checks.py`` is run three ways: on
 your rotation (it must pass), on ``specimens.SoundRotation``, a correct
 rotation that is not yours (it must pass), and on each rotation of
-``specimens.BROKEN_ROTATIONS`` (it must fail).
+``specimens.BROKEN_ROTATIONS`` (it must fail). Any failure counts on a broken
+one; checks that fail for a wrong reason (a name only your class has, a rule
+the README does not state) fail on the sound one too, and that test says so.
 
 On the specimens the verdict comes from fixed settings, the same on every run
 and every machine, whatever Hypothesis profile is loaded: derandomized, with
