@@ -18,11 +18,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from aggregates_course.course.target import load_target
-from aggregates_course.testing import expect_equal, expect_refusal
+from aggregates_course.testing import STEPS_PER_PROGRAM, expect_equal, expect_refusal
 
 SLUG = "ex08_your_own_boundary"
 ROTATION_ID = "payments-on-call"
@@ -455,6 +456,8 @@ INSTANT = st.sampled_from(INSTANTS)
 ENGINEER = st.sampled_from(ENGINEERS)
 
 
+# The course's program length, as in every exercise: each mistake shows within a few steps.
+@settings(stateful_step_count=STEPS_PER_PROGRAM)
 class RotationMachine(RuleBasedStateMachine):
     """Random hand-overs, moves and swaps on your rotation and on the model, side by side."""
 
