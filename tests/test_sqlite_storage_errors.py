@@ -206,8 +206,8 @@ def test_a_full_disk_is_a_storage_error_that_writes_nothing(stored: Path) -> Non
     with full.repository as repository, pytest.raises(StorageError) as failed:
         repository.save(policy)
     assert failed.value.problem == "the disk is full"
-    with SqlitePolicyRepository(stored) as repository, pytest.raises(PolicyNotFound):
-        repository.load("payments")
+    with SqlitePolicyRepository(stored) as reader, pytest.raises(PolicyNotFound):
+        reader.load("payments")
 
 
 # -- a row breaks the domain's rules ----------------------------------------------------

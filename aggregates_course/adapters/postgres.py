@@ -21,7 +21,6 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from types import TracebackType
 from typing import Any
 
 try:
@@ -35,9 +34,18 @@ except ImportError as missing:  # pragma: no cover - exercised in a subprocess b
         name=missing.name,
     ) from missing
 
+from aggregates_course.adapters.closing import ClosedOnExit
 from aggregates_course.adapters.errors import StorageError
 from aggregates_course.adapters.repository import require_policy, require_policy_id
-from aggregates_course.adapters.rows import RuleRow, policy_from_rows, rule_rows, stored_version
+from aggregates_course.adapters.rows import (
+    POLICY_COLUMNS,
+    RULE_COLUMNS,
+    RuleRow,
+    create_table,
+    policy_from_rows,
+    rule_rows,
+    stored_version,
+)
 from aggregates_course.domain.errors import ConcurrencyConflict, PolicyNotFound
 from aggregates_course.domain.policy import MonitoringPolicy, PolicySnapshot
 
@@ -47,26 +55,14 @@ SCHEMA_VERSION = 1
 SCHEMA_TABLE = "aggregates_course_schema"
 """The one-row table that records :data:`SCHEMA_VERSION` in the database."""
 
+# The layout of aggregates_course.adapters.rows, but for the reason: UTF-8 in a bytea,
+# because a reason may hold NUL, which a text column cannot.
+_TYPES = {"text": "text", "integer": "integer", "big integer": "bigint", "reason": "bytea"}
 _CREATE_SCHEMA = (
     "CREATE TABLE aggregates_course_schema (version integer NOT NULL)",
     "INSERT INTO aggregates_course_schema (version) VALUES (1)",
-    """CREATE TABLE policies (
-        policy_id text   PRIMARY KEY,
-        version   bigint NOT NULL CHECK (version > 0)
-    )""",
-    # The layout of aggregates_course.adapters.rows, but for the reason: UTF-8 in a
-    # bytea, because a reason may hold NUL, which a text column cannot.
-    """CREATE TABLE rules (
-        policy_id text    NOT NULL REFERENCES policies (policy_id),
-        rule_id   text    NOT NULL,
-        status    text    NOT NULL CHECK (status IN ('active', 'retired')),
-        position  integer NOT NULL,
-        metric    text    NOT NULL,
-        window_us bigint  NOT NULL,
-        threshold text    NOT NULL,
-        reason    bytea,
-        PRIMARY KEY (policy_id, rule_id)
-    )""",
+    create_table("policies", POLICY_COLUMNS, _TYPES),
+    create_table("rules", RULE_COLUMNS, _TYPES, key="PRIMARY KEY (policy_id, rule_id)"),
 )
 
 # Which of our tables exist, resolved through the connection's search_path.
@@ -128,7 +124,7 @@ def _parse(conninfo: str) -> dict[str, Any]:
         ) from None
 
 
-class PostgresPolicyRepository:
+class PostgresPolicyRepository(ClosedOnExit):
     """A :class:`~aggregates_course.adapters.repository.PolicyRepository` on PostgreSQL.
 
     ``conninfo`` is a libpq connection string (``"host=... dbname=..."`` or a
@@ -268,17 +264,6 @@ class PostgresPolicyRepository:
             # A connection inherited across fork belongs to the parent: leave it alone.
             if connection is not None and self._connected_in == os.getpid():
                 connection.close()
-
-    def __enter__(self) -> PostgresPolicyRepository:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<PostgresPolicyRepository {self._store}>"

@@ -15,7 +15,7 @@ policy that breaks the rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -27,6 +27,55 @@ from aggregates_course.domain.rules import ActiveRule, RetiredRule
 
 MICROSECOND = timedelta(microseconds=1)
 """The unit of the stored window: a window is stored as a whole number of these."""
+
+Column = tuple[str, str, str]
+"""One column: its name, its kind of value (``"text"``, ``"integer"``, ``"big integer"``,
+``"reason"``), and its constraint (empty for none)."""
+
+POLICY_COLUMNS: tuple[Column, ...] = (
+    ("policy_id", "text", "PRIMARY KEY"),
+    ("version", "big integer", "NOT NULL CHECK (version > 0)"),
+)
+"""The ``policies`` table, one row per policy: its id and stored version."""
+
+RULE_COLUMNS: tuple[Column, ...] = (
+    ("policy_id", "text", "NOT NULL REFERENCES policies (policy_id)"),
+    ("rule_id", "text", "NOT NULL"),
+    ("status", "text", "NOT NULL CHECK (status IN ('active', 'retired'))"),
+    ("position", "integer", "NOT NULL"),
+    ("metric", "text", "NOT NULL"),
+    ("window_us", "big integer", "NOT NULL"),
+    ("threshold", "text", "NOT NULL"),
+    ("reason", "reason", ""),
+)
+"""The ``rules`` table, one row per rule, in the order of :data:`RuleRow`; keyed by
+(policy_id, rule_id), so a rule id is unique within its policy in the store too."""
+
+
+def create_table(
+    name: str,
+    columns: Sequence[Column],
+    types: Mapping[str, str],
+    *,
+    key: str = "",
+    widths: tuple[int, int] = (0, 0),
+) -> str:
+    """The ``CREATE TABLE`` statement for ``columns`` in one database's dialect.
+
+    ``types`` names the database's type for each kind of value; ``key`` is a
+    table constraint line; ``widths`` pads names and types, so that the text is
+    exactly what an earlier release wrote (SQLite keeps a table's text, and a
+    file is recognised as ours by it).
+    """
+    name_width, type_width = widths
+    lines = [
+        f"    {column:<{name_width}} {types[kind]:<{type_width}} {constraint}".rstrip()
+        for column, kind, constraint in columns
+    ]
+    if key:
+        lines.append(f"    {key}")
+    return f"CREATE TABLE {name} (\n" + ",\n".join(lines) + "\n)"
+
 
 RuleRow = tuple[str, str, str, int, str, int, str, str | None]
 """One rule as inserted: policy_id, rule_id, status, position, metric, window_us, threshold,

@@ -20,11 +20,18 @@ from contextlib import closing, contextmanager
 from enum import Enum
 from os import PathLike
 from pathlib import Path
-from types import TracebackType
 
+from aggregates_course.adapters.closing import ClosedOnExit
 from aggregates_course.adapters.errors import StorageError
 from aggregates_course.adapters.repository import require_policy, require_policy_id
-from aggregates_course.adapters.rows import policy_from_rows, rule_rows, stored_version
+from aggregates_course.adapters.rows import (
+    POLICY_COLUMNS,
+    RULE_COLUMNS,
+    create_table,
+    policy_from_rows,
+    rule_rows,
+    stored_version,
+)
 from aggregates_course.domain.errors import ConcurrencyConflict, PolicyNotFound
 from aggregates_course.domain.policy import MonitoringPolicy
 
@@ -40,22 +47,12 @@ IN_MEMORY = ":memory:"
 
 # The text of these statements is also how a file is recognised as ours (see _layout),
 # so changing it means a new SCHEMA_VERSION.
+_TYPES = {"text": "TEXT", "integer": "INTEGER", "big integer": "INTEGER", "reason": "TEXT"}
 _TABLES = (
-    """CREATE TABLE policies (
-    policy_id TEXT PRIMARY KEY,
-    version   INTEGER NOT NULL CHECK (version > 0)
-)""",
-    """CREATE TABLE rules (
-    policy_id    TEXT    NOT NULL REFERENCES policies (policy_id),
-    rule_id      TEXT    NOT NULL,
-    status       TEXT    NOT NULL CHECK (status IN ('active', 'retired')),
-    position     INTEGER NOT NULL,
-    metric       TEXT    NOT NULL,
-    window_us    INTEGER NOT NULL,
-    threshold    TEXT    NOT NULL,
-    reason       TEXT,
-    PRIMARY KEY (policy_id, rule_id)
-)""",
+    create_table("policies", POLICY_COLUMNS, _TYPES, widths=(9, 0)),
+    create_table(
+        "rules", RULE_COLUMNS, _TYPES, key="PRIMARY KEY (policy_id, rule_id)", widths=(12, 7)
+    ),
 )
 
 
@@ -66,7 +63,7 @@ class _Schema(Enum):
     UNVERSIONED = "unversioned"
 
 
-class SqlitePolicyRepository:
+class SqlitePolicyRepository(ClosedOnExit):
     """A :class:`~aggregates_course.adapters.repository.PolicyRepository` on a SQLite file.
 
     **Saving.** Each :meth:`save` is one ``BEGIN IMMEDIATE`` transaction that
@@ -200,17 +197,6 @@ class SqlitePolicyRepository:
         """Close the connection; the next call opens a new one."""
         with self._lock:
             self._discard()
-
-    def __enter__(self) -> SqlitePolicyRepository:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- the connection (every method below runs under self._lock) ----------------
 
