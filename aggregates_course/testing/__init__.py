@@ -18,7 +18,8 @@ Modules, one job each: :mod:`~.words` (how failures read), :mod:`~.strategies`
 (values from small pools), :mod:`~.refusals` (the right error, telling the
 truth), :mod:`~.session` (the one refusal checker), :mod:`~.boundary` (routes
 around a root), :mod:`~.machine` (the machine for any aggregate),
-:mod:`~.policy` (the policy model, session and machine).
+:mod:`~.policy_model` (the policy model, its invariants and what a reader sees),
+:mod:`~.policy` (the policy session and machine).
 """
 
 from __future__ import annotations
@@ -31,16 +32,16 @@ from aggregates_course.testing.machine import (
     Invariant,
     aggregate_machine,
 )
-from aggregates_course.testing.policy import (
+from aggregates_course.testing.policy import AddRoute, PolicyMachine, PolicySession, policy_machine
+from aggregates_course.testing.policy_model import (
     PolicyLike,
     PolicyModel,
-    PolicySession,
     check_policy_invariants,
-    policy_machine,
+    policy_state,
     rule_values,
 )
 from aggregates_course.testing.refusals import INVARIANT_WORDS, expect_refusal, refusal_details
-from aggregates_course.testing.session import AggregateSession
+from aggregates_course.testing.session import AggregateSession, snapshot
 from aggregates_course.testing.strategies import (
     METRICS,
     RULE_IDS,
@@ -63,12 +64,14 @@ __all__ = [
     "RULE_IDS",
     "STEPS_PER_PROGRAM",
     "WINDOWS",
+    "AddRoute",
     "AggregateMachine",
     "AggregateSession",
     "Command",
     "Invariant",
     "Leak",
     "PolicyLike",
+    "PolicyMachine",
     "PolicyModel",
     "PolicySession",
     "Route",
@@ -86,11 +89,13 @@ __all__ = [
     "other_than",
     "policies",
     "policy_machine",
+    "policy_state",
     "reasons",
     "refusal_details",
     "routes",
     "rule_ids",
     "rule_values",
+    "snapshot",
     "thresholds",
     "windows",
 ]

@@ -86,10 +86,7 @@ class AggregateMachine(RuleBasedStateMachine, Generic[Root]):
 
     def __init__(self) -> None:
         super().__init__()
-        root = self.new_root()
-        self.session: AggregateSession[Root] = AggregateSession(
-            root, self.observe, noun=self.root_name or _snake_case(type(root).__name__)
-        )
+        self.session = self.new_session(self.new_root())
         self.commands_run: list[tuple[str, object]] = []
         self._replay_to_copy = False
         _expect_comparable(self.session)
@@ -101,6 +98,11 @@ class AggregateMachine(RuleBasedStateMachine, Generic[Root]):
     def observe(self, root: Root) -> object:
         """Everything a reader can see of ``root``, compared with ``==``."""
         raise NotImplementedError(f"{type(self).__name__} must define observe(root)")
+
+    def new_session(self, root: Root) -> AggregateSession[Root]:
+        """The session that drives ``root``: it keeps the steps and checks every refusal."""
+        noun = self.root_name or _snake_case(type(root).__name__)
+        return AggregateSession(root, self.observe, noun=noun)
 
     def round_trip(self, root: Root) -> Root | None:
         """``root`` saved and loaded back through a repository, or ``None`` for no such check."""

@@ -70,7 +70,7 @@ class AggregateSession(Generic[Root]):
         return after_steps([*self.steps, *pending])
 
     def expect_no_trace(self, step: str, before: object) -> None:
-        """Assert a refused ``step`` left :meth:`state` as ``before``; record it as refused.
+        """Assert that the refused ``step`` left :meth:`state` as ``before`` read it.
 
         The one refusal checker: a refused command must leave no trace, e.g.
         ``refused command book(b2) changed the room: it read (...), now (...)
@@ -82,7 +82,6 @@ class AggregateSession(Generic[Root]):
                 f"refused command {step} changed the {self.noun}: it read {describe(before)}, "
                 f"now {describe(now)}{self.after(step)}"
             )
-        self.steps.append(f"{step} (refused)")
 
     def attempt(
         self,
@@ -93,9 +92,10 @@ class AggregateSession(Generic[Root]):
         """Run ``command``; return the refusal it raised, or ``None`` once it was accepted.
 
         A refusal (one of ``refusals``) must leave no trace
-        (:meth:`expect_no_trace`). Any other exception is a bug in the
-        aggregate, and fails naming the step; an ``AssertionError`` is a
-        failed check, and passes through once it names its steps.
+        (:meth:`expect_no_trace`) and is recorded as ``step (refused)``. Any
+        other exception is a bug in the aggregate, and fails naming the step;
+        an ``AssertionError`` is a failed check, and passes through once it
+        names its steps.
         """
         before = self.state()
         try:
@@ -106,6 +106,7 @@ class AggregateSession(Generic[Root]):
             raise AssertionError(f"{step} failed a check: {failed}{self.after(step)}") from failed
         except refusals as refused:
             self.expect_no_trace(step, before)
+            self.steps.append(f"{step} (refused)")
             return refused
         except Exception as bug:
             allowed = ", ".join(kind.__name__ for kind in refusals) or "none declared"
@@ -117,4 +118,4 @@ class AggregateSession(Generic[Root]):
         return None
 
 
-__all__ = ["AggregateSession"]
+__all__ = ["AggregateSession", "snapshot"]
