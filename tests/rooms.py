@@ -17,9 +17,22 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
+from hypothesis import Phase, settings
 from hypothesis import strategies as st
 
 from aggregates_course.testing import Command
+
+# How a checker's self-test runs a machine: fixed seed, no example database, so each
+# verdict is the same on every run; shrinking on, so the steps in a message are the
+# short program a learner would read.
+VERDICT = settings(
+    max_examples=100,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    report_multiple_bugs=False,
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],
+)
 
 BOOKING_IDS = ("b1", "b2", "b3", "b4")
 GUESTS = ("ana", "bo", "chen")

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import pytest
-from hypothesis import Phase, settings
+from hypothesis import settings
 from hypothesis.stateful import rule, run_state_machine_as_test
 
 from aggregates_course.testing import (
@@ -30,17 +30,15 @@ from aggregates_course.testing import (
     find_leak,
     routes,
 )
-from tests.rooms import COMMANDS, INVARIANTS, Booking, BookingRefused, Room, bookings, observe
-
-# Fixed seed, no example database: each verdict is the same on every run. Shrinking is
-# on, so the steps in a message are the short program a learner would read.
-VERDICT = settings(
-    max_examples=100,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    report_multiple_bugs=False,
-    phases=[Phase.explicit, Phase.generate, Phase.shrink],
+from tests.rooms import (
+    COMMANDS,
+    INVARIANTS,
+    VERDICT,
+    Booking,
+    BookingRefused,
+    Room,
+    bookings,
+    observe,
 )
 
 

@@ -10,15 +10,14 @@ Run: uv run pytest exercises/ex03_sealed_boundary
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from operator import delitem, setitem
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, precondition, rule
 
@@ -33,14 +32,15 @@ from aggregates_course.course.target import load_target
 from aggregates_course.testing import (
     INVARIANT_WORDS,
     METRICS,
-    STEPS_PER_PROGRAM,
     WINDOWS,
+    AddRoute,
+    PolicyMachine,
     active_rules,
+    after_steps,
     check_policy_invariants,
     expect_equal,
     expect_refusal,
     metrics,
-    policy_machine,
     reasons,
     refusal_details,
     rule_ids,
@@ -125,7 +125,7 @@ def expect_refused_or_no_effect(
 
     Returns how the policy resisted: ``"refused"`` or ``"no effect"``.
     """
-    after = f" -- after: {'; '.join([*steps, route])}"
+    after = after_steps([*steps, route])
     before = seen(policy)
     try:
         mutate()
@@ -605,8 +605,8 @@ def hand_in_a_lookalike(
         if kind not in str(refused):
             raise AssertionError(
                 f"{step} was refused with TypeError, as it may be, but the message "
-                f"{str(refused)!r} does not name {kind}, the class it refused -- after: "
-                f"{'; '.join([*steps, step])}"
+                f"{str(refused)!r} does not name {kind}, the class it refused"
+                f"{after_steps([*steps, step])}"
             ) from refused
         return
     done = [*steps, f"{step} (accepted)"]
@@ -751,12 +751,14 @@ COLLECTIONS = st.sampled_from(["active_rules", "retired_rules"])
 LIST_OPERATIONS = st.sampled_from(["append", "insert", "assign", "delete"])
 
 
-# A subclass gets Hypothesis' default program length again; keep the shared one.
-@settings(stateful_step_count=STEPS_PER_PROGRAM)
-class SealedPolicyMachine(
-    policy_machine(new_policy, add_routes={"": add_as_child}, records_events=False)  # type: ignore[misc]
-):
+class SealedPolicyMachine(PolicyMachine[Any]):
     """The shared policy machine, plus every route around the root after every root command."""
+
+    add_routes: ClassVar[Mapping[str, AddRoute]] = {"": add_as_child}
+    records_events = False
+
+    def make_policy(self, policy_id: str) -> Any:
+        return new_policy(policy_id)
 
     initial_active: list[Any]
     initial_retired: list[Any]

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from hypothesis import settings
 from hypothesis.stateful import invariant
 
 from aggregates_course import (
@@ -27,9 +26,10 @@ from aggregates_course import (
 from aggregates_course.course.target import load_target
 from aggregates_course.testing import (
     RULE_IDS,
-    STEPS_PER_PROGRAM,
+    PolicyMachine,
     PolicySession,
-    policy_machine,
+    after_steps,
+    policy_state,
 )
 
 SLUG = "ex04_retire_and_indexes"
@@ -73,7 +73,7 @@ def check_indexes_and_projection(
 
     The (metric, window) index is checked by ``check_policy_invariants``.
     """
-    after = f" -- after: {'; '.join(steps)}" if steps else ""
+    after = after_steps(steps)
     active = {r.rule_id: r for r in policy.active_rules}
     retired = {r.rule_id: r for r in policy.retired_rules}
     for rule_id in sorted({*RULE_IDS, *active, *retired}):
@@ -105,6 +105,15 @@ def check_indexes_and_projection(
         )
 
 
+def seen(policy: Any) -> tuple[object, ...]:
+    """Everything a reader can see: the shared policy state, the id index and the projection."""
+    return (
+        *policy_state(policy),
+        tuple(policy.find_rule(rule_id) for rule_id in RULE_IDS),
+        policy.active_count_by_metric(),
+    )
+
+
 class Session(PolicySession[Any]):
     """The shared policy session, plus this policy's id index and projection."""
 
@@ -118,11 +127,7 @@ class Session(PolicySession[Any]):
         check_indexes_and_projection(self.policy, self.history, self.steps)
 
     def state(self) -> tuple[object, ...]:
-        return (
-            *super().state(),
-            tuple(self.policy.find_rule(rule_id) for rule_id in RULE_IDS),
-            self.policy.active_count_by_metric(),
-        )
+        return seen(self.policy)
 
 
 def test_a_retired_rule_moves_from_active_to_retired() -> None:
@@ -254,10 +259,14 @@ def test_a_refused_retire_changes_nothing_and_records_nothing(
     session.check()
 
 
-# A subclass gets Hypothesis' default program length again; keep the shared one.
-@settings(stateful_step_count=STEPS_PER_PROGRAM)
-class IndexedPolicyMachine(policy_machine(new_policy)):  # type: ignore[misc]
+class IndexedPolicyMachine(PolicyMachine[Any]):
     """The shared policy machine, plus the id index, projection and replay checks."""
+
+    def make_policy(self, policy_id: str) -> Any:
+        return new_policy(policy_id)
+
+    def observe(self, root: Any) -> tuple[object, ...]:
+        return seen(root)
 
     @invariant()
     def indexes_and_projection_agree(self) -> None:

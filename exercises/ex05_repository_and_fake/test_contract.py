@@ -35,7 +35,13 @@ from aggregates_course import (
     SqlitePolicyRepository,
 )
 from aggregates_course.course.target import load_target
-from aggregates_course.testing import active_rules, expect_equal, expect_refusal, reasons
+from aggregates_course.testing import (
+    active_rules,
+    after_steps,
+    expect_equal,
+    expect_refusal,
+    reasons,
+)
 
 FIVE_MINUTES = timedelta(minutes=5)
 REPOSITORIES = ["fake", "sqlite"]
@@ -426,14 +432,14 @@ def test_the_fake_never_lets_two_saves_of_one_version_both_succeed() -> None:
                     if reached
                     else f"neither wrote into self._snapshots nor finished in {GUARD_SECONDS:g} s"
                 )
-                + f"; keep the stored snapshots in that dict -- after: {'; '.join(steps)}"
+                + f"; keep the stored snapshots in that dict{after_steps(steps)}"
             )
             saves[1].start()
             reached = progress.wait_for_any("second save finished", "second waits for self._lock")
             assert reached, (
                 "while the first save was about to write, the second neither finished nor waited "
                 f"for self._lock in {GUARD_SECONDS:g} s; a save waits for the lock __init__ gives "
-                f"the fake, not for one of its own -- after: {'; '.join(steps)}"
+                f"the fake, not for one of its own{after_steps(steps)}"
             )
         finally:
             store.go.set()
@@ -446,8 +452,7 @@ def test_the_fake_never_lets_two_saves_of_one_version_both_succeed() -> None:
                 "two saves of checkout, each of a copy loaded at v1, both succeeded: the second "
                 "went through while the first stood between its version check and its write, "
                 "then the first wrote over it, and the edit adding rb was lost; hold self._lock "
-                f"from reading the stored version until the write is done -- after: "
-                f"{'; '.join(steps)}"
+                f"from reading the stored version until the write is done{after_steps(steps)}"
             )
         expect_equal(
             "how the two saves ended, in either order",
@@ -527,7 +532,7 @@ def repository_contract(kind: str) -> type[RuleBasedStateMachine]:
             self.resources.close()
 
         def after(self) -> str:
-            return f" -- after: {'; '.join(self.steps)}"
+            return after_steps(self.steps)
 
         @rule(policy_id=st.sampled_from(POLICY_IDS), first=active_rules())
         def save_new_policy(self, policy_id: str, first: ActiveRule) -> None:

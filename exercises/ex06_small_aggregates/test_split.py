@@ -32,6 +32,7 @@ from aggregates_course import (
 )
 from aggregates_course.course.target import load_target
 from aggregates_course.testing import (
+    after_steps,
     check_policy_invariants,
     expect_equal,
     expect_refusal,
@@ -69,7 +70,7 @@ class Service:
         except ConcurrencyConflict as conflict:
             raise AssertionError(
                 f"false conflict: the operator's save was refused ({conflict}) although the "
-                f"evaluator only recorded alerts -- after: {step}"
+                f"evaluator only recorded alerts{after_steps([step])}"
             ) from conflict
 
     def evaluator_saves(self, history: Any, step: str) -> None:
@@ -78,7 +79,7 @@ class Service:
         except ConcurrencyConflict as conflict:
             raise AssertionError(
                 f"false conflict: the evaluator's save was refused ({conflict}) although the "
-                f"operator only edited rules -- after: {step}"
+                f"operator only edited rules{after_steps([step])}"
             ) from conflict
 
 

@@ -45,6 +45,7 @@ from aggregates_course.testing import (
     RULE_IDS,
     PolicyModel,
     active_rules,
+    after_steps,
     check_policy_invariants,
     expect_equal,
     expect_refusal,
@@ -531,7 +532,7 @@ class EditsAndEvaluationsInterleave(RuleBasedStateMachine):
         )
 
     def after(self) -> str:
-        return f" -- after: {'; '.join(self.steps)}" if self.steps else ""
+        return after_steps(self.steps)
 
     def run_rival(self, rival: Rival) -> None:
         """Let ``rival`` act mid-command, keeping the model in step with the store."""
