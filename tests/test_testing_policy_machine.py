@@ -105,8 +105,12 @@ class ReferenceMachine(PolicyMachine[MonitoringPolicy]):
         assert len(self.history) == len(accepted)
 
 
+# Taken at import, as a test module takes it (Hypothesis caches few TestCase classes).
+REFERENCE_TEST_CASE = ReferenceMachine.TestCase
+
+
 def test_a_direct_subclass_keeps_the_program_length_and_runs_its_own_invariants() -> None:
-    assert ReferenceMachine.TestCase.settings.stateful_step_count == STEPS_PER_PROGRAM
+    assert REFERENCE_TEST_CASE.settings.stateful_step_count == STEPS_PER_PROGRAM
     run_state_machine_as_test(ReferenceMachine, settings=settings(VERDICT, max_examples=30))
 
 

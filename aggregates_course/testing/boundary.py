@@ -388,10 +388,10 @@ def routes(root: Any, observe: Callable[[Any], object], root_name: str, depth: i
     ]
     observed = observe(root)
     again = {False: root, True: observe(root)}  # where a second read of each path starts
-    frontier = [
-        _Reached(root, root_name, False, ()),
-        _Reached(observed, f"observe({root_name})", True, ()),
-    ]
+    # What observe(root) returns is one hop out, after the root's own attributes: a value
+    # reached both ways is then spelled the way a caller holding the root reaches it.
+    frontier = [_Reached(root, root_name, False, ())]
+    observed_value = _Reached(observed, f"observe({root_name})", True, ())
     seen: set[int] = set()
     keep_alive: list[Any] = [again]  # ids stay unique only while the objects live
     for level in range(depth + 1):
@@ -401,13 +401,16 @@ def routes(root: Any, observe: Callable[[Any], object], root_name: str, depth: i
                 continue
             seen.add(id(reached.value))
             keep_alive.append(reached.value)
-            if reached.path and not _made_for_the_caller(reached, again[reached.from_observe]):
+            is_root = reached.value is root and not reached.from_observe
+            if not is_root and not _made_for_the_caller(reached, again[reached.from_observe]):
                 found.extend(_routes_changing(reached))
             if level == depth:
                 continue
             for hop, child in _children(reached.value):
                 spelled = hop.spell(reached.spelled)
                 deeper.append(_Reached(child, spelled, reached.from_observe, (*reached.path, hop)))
+        if level == 0:
+            deeper.append(observed_value)
         frontier = deeper
     return found
 
