@@ -16,10 +16,11 @@ this package is the only part of :mod:`aggregates_course` that needs Hypothesis.
 
 Modules, one job each: :mod:`~.words` (how failures read), :mod:`~.strategies`
 (values from small pools), :mod:`~.refusals` (the right error, telling the
-truth), :mod:`~.session` (the one refusal checker), :mod:`~.boundary` (routes
-around a root), :mod:`~.machine` (the machine for any aggregate),
-:mod:`~.policy_model` (the policy model, its invariants and what a reader sees),
-:mod:`~.policy` (the policy session and machine).
+truth), :mod:`~.session` (the one refusal checker), :mod:`~.changes` (every way
+to change one value in place), :mod:`~.boundary` (routes around a root),
+:mod:`~.machine` (the machine for any aggregate), :mod:`~.policy_model` (the
+policy model, its invariants and what a reader sees), :mod:`~.policy` (the
+policy session and machine).
 """
 
 from __future__ import annotations
@@ -29,124 +30,62 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from aggregates_course.testing.boundary import (
-        FOREIGN as FOREIGN,
+        Leak,
+        Route,
+        find_leak,
+        routes,
     )
-    from aggregates_course.testing.boundary import (
-        Leak as Leak,
-    )
-    from aggregates_course.testing.boundary import (
-        Route as Route,
-    )
-    from aggregates_course.testing.boundary import (
-        find_leak as find_leak,
-    )
-    from aggregates_course.testing.boundary import (
-        other_than as other_than,
-    )
-    from aggregates_course.testing.boundary import (
-        routes as routes,
+    from aggregates_course.testing.changes import (
+        FOREIGN,
+        other_than,
     )
     from aggregates_course.testing.machine import (
-        STEPS_PER_PROGRAM as STEPS_PER_PROGRAM,
-    )
-    from aggregates_course.testing.machine import (
-        AggregateMachine as AggregateMachine,
-    )
-    from aggregates_course.testing.machine import (
-        Command as Command,
-    )
-    from aggregates_course.testing.machine import (
-        Invariant as Invariant,
-    )
-    from aggregates_course.testing.machine import (
-        aggregate_machine as aggregate_machine,
+        STEPS_PER_PROGRAM,
+        AggregateMachine,
+        Command,
+        Invariant,
+        aggregate_machine,
     )
     from aggregates_course.testing.policy import (
-        AddRoute as AddRoute,
-    )
-    from aggregates_course.testing.policy import (
-        PolicyMachine as PolicyMachine,
-    )
-    from aggregates_course.testing.policy import (
-        PolicySession as PolicySession,
-    )
-    from aggregates_course.testing.policy import (
-        policy_machine as policy_machine,
+        AddRoute,
+        PolicyMachine,
+        PolicySession,
+        policy_machine,
     )
     from aggregates_course.testing.policy_model import (
-        PolicyLike as PolicyLike,
-    )
-    from aggregates_course.testing.policy_model import (
-        PolicyModel as PolicyModel,
-    )
-    from aggregates_course.testing.policy_model import (
-        check_policy_invariants as check_policy_invariants,
-    )
-    from aggregates_course.testing.policy_model import (
-        policy_state as policy_state,
-    )
-    from aggregates_course.testing.policy_model import (
-        rule_values as rule_values,
+        PolicyLike,
+        PolicyModel,
+        check_policy_invariants,
+        policy_state,
+        rule_values,
     )
     from aggregates_course.testing.refusals import (
-        INVARIANT_WORDS as INVARIANT_WORDS,
-    )
-    from aggregates_course.testing.refusals import (
-        expect_refusal as expect_refusal,
-    )
-    from aggregates_course.testing.refusals import (
-        refusal_details as refusal_details,
+        INVARIANT_WORDS,
+        expect_refusal,
+        refusal_details,
     )
     from aggregates_course.testing.session import (
-        AggregateSession as AggregateSession,
-    )
-    from aggregates_course.testing.session import (
-        snapshot as snapshot,
+        AggregateSession,
+        snapshot,
     )
     from aggregates_course.testing.strategies import (
-        METRICS as METRICS,
-    )
-    from aggregates_course.testing.strategies import (
-        RULE_IDS as RULE_IDS,
-    )
-    from aggregates_course.testing.strategies import (
-        WINDOWS as WINDOWS,
-    )
-    from aggregates_course.testing.strategies import (
-        active_rules as active_rules,
-    )
-    from aggregates_course.testing.strategies import (
-        blank_reasons as blank_reasons,
-    )
-    from aggregates_course.testing.strategies import (
-        metrics as metrics,
-    )
-    from aggregates_course.testing.strategies import (
-        policies as policies,
-    )
-    from aggregates_course.testing.strategies import (
-        reasons as reasons,
-    )
-    from aggregates_course.testing.strategies import (
-        rule_ids as rule_ids,
-    )
-    from aggregates_course.testing.strategies import (
-        thresholds as thresholds,
-    )
-    from aggregates_course.testing.strategies import (
-        windows as windows,
+        METRICS,
+        RULE_IDS,
+        WINDOWS,
+        active_rules,
+        blank_reasons,
+        metrics,
+        policies,
+        reasons,
+        rule_ids,
+        thresholds,
+        windows,
     )
     from aggregates_course.testing.words import (
-        after_steps as after_steps,
-    )
-    from aggregates_course.testing.words import (
-        describe as describe,
-    )
-    from aggregates_course.testing.words import (
-        describe_watch as describe_watch,
-    )
-    from aggregates_course.testing.words import (
-        expect_equal as expect_equal,
+        after_steps,
+        describe,
+        describe_watch,
+        expect_equal,
     )
 
 # Each name's module is imported when the name is first used, not with the package: an
@@ -158,7 +97,7 @@ _HOMES: dict[str, str] = {
     "AggregateMachine": "machine",
     "AggregateSession": "session",
     "Command": "machine",
-    "FOREIGN": "boundary",
+    "FOREIGN": "changes",
     "INVARIANT_WORDS": "refusals",
     "Invariant": "machine",
     "Leak": "boundary",
@@ -182,7 +121,7 @@ _HOMES: dict[str, str] = {
     "expect_refusal": "refusals",
     "find_leak": "boundary",
     "metrics": "strategies",
-    "other_than": "boundary",
+    "other_than": "changes",
     "policies": "strategies",
     "policy_machine": "policy",
     "policy_state": "policy_model",
