@@ -379,6 +379,21 @@ def test_a_round_trip_that_loses_state_is_named() -> None:
     assert message.startswith("saving and loading the room changed what it reads: it read ")
 
 
+def refuse_to_store_cancellations(room: Room) -> Room:
+    """A repository whose schema cannot hold a room that has seen a cancellation."""
+    if len(room.log) > len(room.bookings):
+        raise ValueError("no column for cancelled bookings")
+    return copy.deepcopy(room)
+
+
+def test_a_round_trip_that_raises_is_reported_as_a_finding_with_the_steps() -> None:
+    message = failure(Room, round_trip=refuse_to_store_cancellations)
+    assert message.startswith(
+        "saving and loading the room raised ValueError: no column for cancelled bookings -- after: "
+    )
+    assert "cancel(" in message
+
+
 # -- the routes themselves ------------------------------------------------------------------
 
 
@@ -470,6 +485,17 @@ ROOM_TEST_CASE = RoomMachine.TestCase
 def test_a_subclass_keeps_the_program_length_and_runs_its_own_rules() -> None:
     assert ROOM_TEST_CASE.settings.stateful_step_count == RoomMachine.steps_per_program
     run_state_machine_as_test(RoomMachine, settings=settings(VERDICT, max_examples=30))
+
+
+def test_a_machine_keeps_its_settings_after_many_other_machines_are_built() -> None:
+    # Hypothesis caches only 128 TestCase classes; a machine must not fall out of it.
+    decorated = settings(max_examples=7, stateful_step_count=9)(room_machine(Room))
+    for _ in range(140):
+        assert room_machine(Room).TestCase is not None
+    assert RoomMachine.TestCase is ROOM_TEST_CASE
+    assert ROOM_TEST_CASE.settings.stateful_step_count == RoomMachine.steps_per_program
+    assert decorated.TestCase.settings.max_examples == 7
+    assert decorated.TestCase.settings.stateful_step_count == 9
 
 
 def test_the_built_class_is_named_after_what_makes_the_root() -> None:

@@ -79,10 +79,20 @@ class AggregateMachine(RuleBasedStateMachine, Generic[Root]):
         if "commands" in cls.__dict__:
             for name, (_, strategy) in cls.commands.items():
                 setattr(cls, _rule_attribute(name), _command_rule(name, strategy))
-        # Set on the TestCase, not with @settings, so a subclass may still decorate itself.
-        cls.TestCase.settings = settings(
-            cls.TestCase.settings, stateful_step_count=cls.steps_per_program
-        )
+
+    @classmethod
+    def _to_test_case(cls) -> Any:  # type: ignore[override]  # Hypothesis types it as its cache
+        # Hypothesis builds ``TestCase`` on demand and keeps only the last 128 in a cache, so
+        # a machine read again after 128 others would get a new TestCase with the default
+        # settings, losing the program length and any ``@settings`` applied to the class.
+        # Keeping each class's own TestCase on the class makes it built once, for good.
+        made = cls.__dict__.get("_built_test_case")
+        if made is None:
+            made = super()._to_test_case()
+            # On the TestCase, not with @settings, so a subclass may still decorate itself.
+            made.settings = settings(made.settings, stateful_step_count=cls.steps_per_program)
+            cls._built_test_case = made
+        return made
 
     def __init__(self) -> None:
         super().__init__()
@@ -183,7 +193,14 @@ class AggregateMachine(RuleBasedStateMachine, Generic[Root]):
 
     def check_round_trip(self) -> None:
         """Saving and loading the root gives back what it read (when :meth:`round_trip` is set)."""
-        loaded = self.round_trip(self.root)
+        try:
+            loaded = self.round_trip(self.root)
+        except Exception as error:
+            # A store that cannot take back what the root holds is a finding, not a crash.
+            raise AssertionError(
+                f"saving and loading the {self.session.noun} raised "
+                f"{type(error).__name__}: {error}{self._after()}"
+            ) from error
         if loaded is None:
             return
         before, now = self.session.state(), snapshot(self.observe(loaded))
