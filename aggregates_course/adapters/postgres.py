@@ -58,12 +58,17 @@ SCHEMA_TABLE = "aggregates_course_schema"
 # The layout of aggregates_course.adapters.rows, but for the reason: UTF-8 in a bytea,
 # because a reason may hold NUL, which a text column cannot.
 _TYPES = {"text": "text", "integer": "integer", "big integer": "bigint", "reason": "bytea"}
-_CREATE_SCHEMA = (
-    "CREATE TABLE aggregates_course_schema (version integer NOT NULL)",
-    "INSERT INTO aggregates_course_schema (version) VALUES (1)",
-    create_table("policies", POLICY_COLUMNS, _TYPES),
-    create_table("rules", RULE_COLUMNS, _TYPES, key="PRIMARY KEY (policy_id, rule_id)"),
-)
+
+
+def _create_schema() -> tuple[str, ...]:
+    """The statements that create the tables of :data:`SCHEMA_VERSION` and record it."""
+    return (
+        "CREATE TABLE aggregates_course_schema (version integer NOT NULL)",
+        "INSERT INTO aggregates_course_schema (version) VALUES (1)",
+        create_table("policies", POLICY_COLUMNS, _TYPES),
+        create_table("rules", RULE_COLUMNS, _TYPES, key="PRIMARY KEY (policy_id, rule_id)"),
+    )
+
 
 # Which of our tables exist, resolved through the connection's search_path.
 _PROBE_SCHEMA = (
@@ -348,7 +353,7 @@ def _ensure_schema(connection: psycopg.Connection[tuple[Any, ...]], store: str) 
             with connection.transaction():
                 ours, *others = _probe(connection)
                 if not ours and not any(others):
-                    for statement in _CREATE_SCHEMA:
+                    for statement in _create_schema():
                         connection.execute(statement)
                     return
         finally:

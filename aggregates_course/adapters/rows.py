@@ -53,28 +53,20 @@ RULE_COLUMNS: tuple[Column, ...] = (
 
 
 def create_table(
-    name: str,
-    columns: Sequence[Column],
-    types: Mapping[str, str],
-    *,
-    key: str = "",
-    widths: tuple[int, int] = (0, 0),
+    name: str, columns: Sequence[Column], types: Mapping[str, str], *, key: str = ""
 ) -> str:
     """The ``CREATE TABLE`` statement for ``columns`` in one database's dialect.
 
     ``types`` names the database's type for each kind of value; ``key`` is a
-    table constraint line; ``widths`` pads names and types, so that the text is
-    exactly what an earlier release wrote (SQLite keeps a table's text, and a
-    file is recognised as ours by it).
+    table constraint (the primary key over several columns).
     """
-    name_width, type_width = widths
     lines = [
-        f"    {column:<{name_width}} {types[kind]:<{type_width}} {constraint}".rstrip()
+        " ".join(part for part in (column, types[kind], constraint) if part)
         for column, kind, constraint in columns
     ]
     if key:
-        lines.append(f"    {key}")
-    return f"CREATE TABLE {name} (\n" + ",\n".join(lines) + "\n)"
+        lines.append(key)
+    return f"CREATE TABLE {name} (\n    " + ",\n    ".join(lines) + "\n)"
 
 
 RuleRow = tuple[str, str, str, int, str, int, str, str | None]

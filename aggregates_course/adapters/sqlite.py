@@ -10,7 +10,6 @@ Every failure of the file or of SQLite is a ``StorageError`` naming the path.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import sqlite3
@@ -45,15 +44,19 @@ store policies in ways this one would misread, so it is refused.
 IN_MEMORY = ":memory:"
 """The path that keeps the database in memory, private to one instance."""
 
-# The text of these statements is also how a file is recognised as ours (see _layout),
-# so changing it means a new SCHEMA_VERSION.
 _TYPES = {"text": "TEXT", "integer": "INTEGER", "big integer": "INTEGER", "reason": "TEXT"}
-_TABLES = (
-    create_table("policies", POLICY_COLUMNS, _TYPES, widths=(9, 0)),
-    create_table(
-        "rules", RULE_COLUMNS, _TYPES, key="PRIMARY KEY (policy_id, rule_id)", widths=(12, 7)
-    ),
-)
+
+
+def _tables() -> tuple[str, ...]:
+    """The statements that create the tables of :data:`SCHEMA_VERSION`.
+
+    Their text is also how a file is recognised as ours (see :func:`_layout`), so
+    changing it means a new :data:`SCHEMA_VERSION`.
+    """
+    return (
+        create_table("policies", POLICY_COLUMNS, _TYPES),
+        create_table("rules", RULE_COLUMNS, _TYPES, key="PRIMARY KEY (policy_id, rule_id)"),
+    )
 
 
 class _Schema(Enum):
@@ -238,7 +241,7 @@ class SqlitePolicyRepository(ClosedOnExit):
         with self._transaction(connection, "BEGIN IMMEDIATE"):
             found = self._schema_of(connection)
             if found is _Schema.EMPTY:
-                for table in _TABLES:
+                for table in _tables():
                     connection.execute(table)
             if found is not _Schema.CURRENT:
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -352,10 +355,9 @@ def _layout(connection: sqlite3.Connection) -> tuple[tuple[str, str, str], ...]:
     return tuple((kind, name, " ".join(sql.split())) for kind, name, sql in rows)
 
 
-@functools.cache
 def _expected_layout() -> tuple[tuple[str, str, str], ...]:
-    """The layout :data:`_TABLES` gives, read from a database built in memory."""
+    """The layout :func:`_tables` gives, read from a database built in memory."""
     with closing(sqlite3.connect(IN_MEMORY)) as connection:
-        for table in _TABLES:
+        for table in _tables():
             connection.execute(table)
         return _layout(connection)
