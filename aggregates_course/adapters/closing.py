@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
 
-class ClosedOnExit:
+class ClosedOnExit(ABC):
     """Leaving a ``with`` block closes the repository, whether or not the block raised.
 
     A subclass provides :meth:`close`; an exception from the block is never
     swallowed.
     """
 
+    @abstractmethod
     def close(self) -> None:
         """Release what the repository holds; the next call may open it again."""
-        raise NotImplementedError
 
     def __enter__(self) -> Self:
         return self

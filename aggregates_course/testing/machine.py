@@ -103,11 +103,11 @@ class AggregateMachine(RuleBasedStateMachine, Generic[Root]):
 
     def new_root(self) -> Root:
         """A new, empty root: where every program starts."""
-        raise NotImplementedError(f"{type(self).__name__} must define new_root()")
+        raise TypeError(f"{type(self).__name__} must define new_root()")
 
     def observe(self, root: Root) -> object:
         """Everything a reader can see of ``root``, compared with ``==``."""
-        raise NotImplementedError(f"{type(self).__name__} must define observe(root)")
+        raise TypeError(f"{type(self).__name__} must define observe(root)")
 
     def new_session(self, root: Root) -> AggregateSession[Root]:
         """The session that drives ``root``: it keeps the steps and checks every refusal."""

@@ -302,7 +302,7 @@ class PolicyMachine(AggregateMachine[_Policy]):
 
     def make_policy(self, policy_id: str) -> _Policy:
         """A new, empty policy with id ``policy_id``."""
-        raise NotImplementedError(f"{type(self).__name__} must define make_policy(policy_id)")
+        raise TypeError(f"{type(self).__name__} must define make_policy(policy_id)")
 
     def new_root(self) -> _Policy:
         return self.make_policy(self.policy_id)

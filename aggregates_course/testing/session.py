@@ -62,7 +62,7 @@ class AggregateSession(Generic[Root]):
     def state(self) -> object:
         """Everything a reader can see of the root now, copied so later changes cannot reach it."""
         if self._observe is None:
-            raise NotImplementedError("pass observe= or override state()")
+            raise TypeError("pass observe= or override state()")
         return snapshot(self._observe(self.root))
 
     def after(self, *pending: str) -> str:
