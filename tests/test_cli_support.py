@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -125,9 +128,18 @@ class Outcome:
 
 
 def run_cli(root: Path, *argv: str) -> Outcome:
-    """Run ``aggregates-course *argv`` in this process against the course at ``root``."""
+    """Run ``aggregates-course *argv`` in this process against the course at ``root``.
+
+    The CLI words the commands it suggests after how it was started; here it is
+    always started as the README starts it, ``uv run aggregates-course``, whether
+    the suite itself runs under uv, plain pytest or ``python -m pytest``.
+    """
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err, root=root)
+    with (
+        mock.patch.object(sys, "argv", ["aggregates-course", *argv]),
+        mock.patch.dict(os.environ, {"UV_RUN_RECURSION_DEPTH": "1"}),
+    ):
+        code = main(list(argv), stdout=out, stderr=err, root=root)
     return Outcome(code, out.getvalue(), err.getvalue())
 
 
